@@ -1,0 +1,1 @@
+"""Reusable NiceGUI widgets. They call services, never SQLAlchemy, SDK clients or model runtimes."""

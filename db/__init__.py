@@ -1,0 +1,1 @@
+"""Database layer: SQLAlchemy 2 models, the engine/session factory and Alembic migrations."""

@@ -1,0 +1,48 @@
+"""Start-up and shutdown: migrations, background services, and a clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from db.migrate import upgrade
+from db.session import dispose_engine
+from pixora_ui.settings import get_settings
+
+log = logging.getLogger("pixora")
+
+# Background services: each module exposes `async start()` and `async stop()`.
+SERVICE_MODULES: tuple[str, ...] = ()
+
+
+def _services() -> list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]]:
+    found = []
+    for name in SERVICE_MODULES:
+        module = importlib.import_module(name)
+        found.append((module.start, module.stop))
+    return found
+
+
+async def startup() -> None:
+    settings = get_settings()
+    for folder in (settings.data_dir, settings.media_dir, settings.models_dir, settings.outbox_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    if settings.auto_migrate:
+        await asyncio.to_thread(upgrade, settings)
+    for feature in settings.features():
+        if not feature.enabled:
+            log.info("%s is off: %s", feature.name, feature.reason)
+    for start, _stop in _services():
+        await start()
+
+
+async def shutdown() -> None:
+    # Stop in reverse order: the job runner finishes or parks its jobs before the database closes.
+    for _start, stop in reversed(_services()):
+        try:
+            await stop()
+        except Exception:
+            log.exception("error while stopping a service")
+    await dispose_engine()

@@ -1,0 +1,1 @@
+"""AI providers: the local engine, ImageKit and Gemini, behind one small interface."""

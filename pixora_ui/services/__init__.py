@@ -1,0 +1,1 @@
+"""Business services. They take an AsyncSession first, never commit, and never import NiceGUI."""

@@ -1,0 +1,1 @@
+"""Plain HTTP routes and middleware (FastAPI), registered by `register_web(app)`."""

@@ -1,0 +1,58 @@
+"""GET /healthz: database, storage and model status; 503 when the database is unreachable."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from db.session import get_engine
+from pixora_ui import __version__
+from pixora_ui.settings import get_settings
+
+
+async def _database_status() -> dict[str, Any]:
+    try:
+        async with asyncio.timeout(3):
+            async with get_engine().connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        return {"ok": True, "backend": "sqlite" if get_settings().is_sqlite else "postgresql"}
+    except Exception as exc:  # noqa: BLE001 - any failure means "unreachable"
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _storage_status() -> dict[str, Any]:
+    settings = get_settings()
+    media = settings.media_dir
+    try:
+        media.mkdir(parents=True, exist_ok=True)
+        free = shutil.disk_usage(media).free
+        return {"ok": True, "backend": "imagekit" if settings.imagekit_uploads else "local", "free_bytes": free}
+    except OSError as exc:
+        return {"ok": False, "error": type(exc).__name__}
+
+
+def _model_status() -> dict[str, Any]:
+    from pixora_ui.engine.models import model_statuses
+
+    return {status.name: status.installed for status in model_statuses(get_settings().models_dir)}
+
+
+async def healthz() -> JSONResponse:
+    database = await _database_status()
+    body = {
+        "status": "ok" if database["ok"] else "unavailable",
+        "version": __version__,
+        "database": database,
+        "storage": _storage_status(),
+        "models": _model_status(),
+    }
+    return JSONResponse(body, status_code=200 if database["ok"] else 503, headers={"Cache-Control": "no-store"})
+
+
+def register(app: FastAPI) -> None:
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,21 @@
+"""Registers every plain HTTP route and middleware on the app (never as an import side effect)."""
+
+from __future__ import annotations
+
+import importlib
+
+from fastapi import FastAPI
+
+from pixora_ui.web import health
+from pixora_ui.web.middleware import RequestIdMiddleware
+
+# Feature modules with a `register(app)` function for their HTTP routes.
+ROUTE_MODULES: tuple[str, ...] = ()
+
+
+def register_web(app: FastAPI) -> None:
+    health.register(app)
+    for name in ROUTE_MODULES:
+        importlib.import_module(name).register(app)
+    # Added last, so it wraps everything else: every response carries the request id.
+    app.add_middleware(RequestIdMiddleware)
