@@ -1,0 +1,1 @@
+"""File storage behind one interface: local disk (default) or ImageKit."""
