@@ -1,11 +1,11 @@
 """Pixora: the entry point. Builds the app and runs it; also the command line.
 
-    python main.py serve [--host H] [--port P]
-    python main.py migrate
-    python main.py models install|list
-    python main.py edit PHOTOS... --tool TOOL [--param k=v ...] -o OUT
-    python main.py admin create-user|set-plan ...
-    python main.py bench
+python main.py serve [--host H] [--port P]
+python main.py migrate
+python main.py models install|list
+python main.py edit PHOTOS... --tool TOOL [--param k=v ...] -o OUT
+python main.py admin create-user|set-plan ...
+python main.py bench
 """
 
 from __future__ import annotations

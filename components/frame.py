@@ -26,13 +26,13 @@ NAV_SIGNED_IN = (("Studio", "/studio"), ("Billing", "/billing"), ("Team", "/team
 
 
 def logo() -> None:
-    with ui.link(target="/").classes("flex items-center gap-2 no-underline").mark("logo"):
+    with ui.link(target="/").classes("flex flex-nowrap items-center gap-2 no-underline shrink-0").mark("logo"):
         ui.icon("auto_awesome", size="26px").classes("text-primary")
         ui.label("Pixora").classes("text-xl font-bold tracking-tight text-slate-900 dark:text-white")
 
 
 def _initials(name: str, email: str) -> str:
-    source = name.strip() or email.split("@")[0]
+    source = name.strip() or email.split("@", maxsplit=1)[0]
     parts = [p for p in source.replace(".", " ").split() if p]
     return ("".join(p[0] for p in parts[:2]) or "?").upper()
 
@@ -49,29 +49,32 @@ def avatar(viewer: Viewer, size: int = 34) -> None:
 def _header(viewer: Viewer | None) -> None:
     with (
         ui.header()
-        .classes("bg-white/80 dark:bg-[#0e0e14]/80 backdrop-blur border-b border-black/5 dark:border-white/10")
+        .classes("p-0 bg-white/80 dark:bg-[#0e0e14]/80 backdrop-blur border-b border-black/5 dark:border-white/10")
         .style("box-shadow:none"),
         ui.row().classes(f"{theme.SECTION} items-center justify-between no-wrap h-14"),
     ):
         logo()
         if viewer is None:
             with ui.row().classes("items-center gap-1 no-wrap"):
-                ui.link("Tools", "/#tools").classes("hidden sm:block px-3 text-slate-600 dark:text-slate-300 no-underline")
-                ui.link("Pricing", "/#pricing").classes(
-                    "hidden sm:block px-3 text-slate-600 dark:text-slate-300 no-underline"
-                )
-                ui.button("Sign in", on_click=lambda: ui.navigate.to("/login")).props("flat no-caps").mark("nav-login")
+                for label, target in (("Tools", "/#tools"), ("Pricing", "/#pricing")):
+                    ui.link(label, target).classes(
+                        "max-sm:hidden px-3 text-slate-600 dark:text-slate-300 no-underline whitespace-nowrap"
+                    )
+                ui.button("Sign in", on_click=lambda: ui.navigate.to("/login")).props(
+                    "flat no-caps no-wrap padding='6px 10px'"
+                ).mark("nav-login")
                 ui.button("Get started", on_click=lambda: ui.navigate.to("/signup")).props(
-                    "unelevated no-caps rounded"
+                    "unelevated no-caps rounded no-wrap padding='6px 14px'"
                 ).mark("nav-signup")
         else:
             with ui.row().classes("items-center gap-2 no-wrap"):
                 for label, target in NAV_SIGNED_IN:
                     ui.link(label, target).classes(
-                        "hidden md:block px-2 text-slate-600 dark:text-slate-300 no-underline"
+                        "max-md:hidden px-2 text-slate-600 dark:text-slate-300 no-underline whitespace-nowrap"
                     )
                 ui.label(viewer.usage_label).classes(
-                    "hidden sm:block text-xs px-3 py-1 rounded-full bg-primary/10 text-primary font-medium"
+                    "max-sm:hidden whitespace-nowrap text-xs px-3 py-1 rounded-full"
+                    " bg-primary/10 text-primary font-medium"
                 ).mark("usage-chip")
                 with ui.button().props("flat round dense").mark("user-menu"):
                     avatar(viewer, 32)

@@ -15,9 +15,7 @@ INFO = "#2563eb"
 
 RADIUS = "14px"
 MAX_WIDTH = "1180px"
-FONT_STACK = (
-    "Inter, ui-sans-serif, system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
-)
+FONT_STACK = "Inter, ui-sans-serif, system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 
 # Utility classes shared by pages, so spacing and surfaces stay consistent.
 CARD = "rounded-2xl shadow-sm border border-black/5 dark:border-white/10 bg-white dark:bg-[#17171f]"

@@ -14,15 +14,14 @@ from components.frame import frame
 
 
 def not_found_content(path: str) -> None:
-    with frame("Page not found"):
-        with ui.column().classes(f"{theme.SECTION} py-24 items-center text-center gap-4"):
-            ui.icon("image_not_supported", size="64px").classes("text-primary")
-            ui.label("404").classes(f"text-6xl {theme.HEADING}")
-            ui.label("We couldn't find that page.").classes(f"text-xl {theme.HEADING}")
-            ui.label(f"Nothing lives at {path}. It may have moved, or the link is wrong.").classes(theme.MUTED)
-            with ui.row().classes("gap-3 mt-2"):
-                ui.button("Go home", on_click=lambda: ui.navigate.to("/")).props("unelevated no-caps")
-                ui.button("Open the studio", on_click=lambda: ui.navigate.to("/studio")).props("outline no-caps")
+    with frame("Page not found"), ui.column().classes(f"{theme.SECTION} py-24 items-center text-center gap-4"):
+        ui.icon("image_not_supported", size="64px").classes("text-primary")
+        ui.label("404").classes(f"text-6xl {theme.HEADING}")
+        ui.label("We couldn't find that page.").classes(f"text-xl {theme.HEADING}")
+        ui.label(f"Nothing lives at {path}. It may have moved, or the link is wrong.").classes(theme.MUTED)
+        with ui.row().classes("gap-3 mt-2"):
+            ui.button("Go home", on_click=lambda: ui.navigate.to("/")).props("unelevated no-caps")
+            ui.button("Open the studio", on_click=lambda: ui.navigate.to("/studio")).props("outline no-caps")
 
 
 async def _not_found(request: Request, exception: Exception) -> Response:

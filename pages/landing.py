@@ -35,10 +35,10 @@ def _hero() -> None:
             ).classes(f"text-lg max-w-[680px] {theme.MUTED}")
             with ui.row().classes("gap-3 justify-center"):
                 ui.button("Start editing free", on_click=lambda: ui.navigate.to("/signup")).props(
-                    "unelevated size=lg no-caps"
+                    "unelevated size=lg no-caps rounded"
                 ).classes("px-6").mark("hero-signup")
                 ui.button("Sign in", on_click=lambda: ui.navigate.to("/login")).props(
-                    "outline size=lg no-caps"
+                    "outline size=lg no-caps rounded"
                 ).classes("px-6").mark("hero-login")
             ui.label("3 free AI edits · no credit card · works offline").classes(f"text-sm {theme.MUTED}")
 
@@ -86,8 +86,10 @@ def _pricing() -> None:
         )
         with ui.element("div").classes("grid grid-cols-1 md:grid-cols-3 gap-5 mt-10 w-full"):
             for plan in PLANS:
-                highlight = "ring-2 ring-primary" if plan.highlight else ""
-                with ui.column().classes(f"{theme.CARD} {highlight} p-6 gap-3").mark(f"plan-{plan.key}"):
+                card = ui.column().classes(f"{theme.CARD} p-6 gap-3").mark(f"plan-{plan.key}")
+                if plan.highlight:
+                    card.style(f"border: 2px solid {theme.PRIMARY}")
+                with card:
                     with ui.row().classes("items-center justify-between w-full"):
                         ui.label(plan.name).classes(f"text-xl {theme.HEADING}")
                         if plan.highlight:
@@ -104,5 +106,5 @@ def _pricing() -> None:
                                 ui.icon("check_circle", size="18px").classes("text-positive")
                                 ui.label(feature).classes("text-sm")
                     ui.button(plan.cta, on_click=lambda: ui.navigate.to("/signup")).props(
-                        "unelevated no-caps" if plan.highlight else "outline no-caps"
+                        "unelevated no-caps rounded" if plan.highlight else "outline no-caps rounded"
                     ).classes("w-full mt-3")

