@@ -58,10 +58,10 @@ PLANS: tuple[PlanCard, ...] = (
     PlanCard(
         key="team",
         name="Team",
-        price="$39",
+        price="$12",
         period="/ month",
-        tagline="One subscription for your team.",
-        features=("Everything in Pro", "Up to 5 members", "Shared billing", "Invite by email"),
+        tagline="Share your Pro subscription with your team.",
+        features=("Everything in Pro", "5 people on one plan", "One bill", "Invite by e-mail"),
         cta="Start a team",
     ),
 )
