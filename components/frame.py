@@ -46,6 +46,13 @@ def avatar(viewer: Viewer, size: int = 34) -> None:
         ).style(f"width:{size}px;height:{size}px;font-size:{size * 0.4:.0f}px")
 
 
+async def _sign_out() -> None:
+    # Revoke the session server-side now; the browser then drops the cookie at /logout (one-time ticket).
+    from pixora_ui.auth.accounts import begin_sign_out
+
+    ui.navigate.to(await begin_sign_out(ui.context.client.request))
+
+
 def _header(viewer: Viewer | None) -> None:
     with (
         ui.header()
@@ -87,7 +94,7 @@ def _header(viewer: Viewer | None) -> None:
                         for label, target in (("Studio", "/studio"), ("Profile", "/profile"), *NAV_SIGNED_IN[1:]):
                             ui.menu_item(label, on_click=lambda t=target: ui.navigate.to(t))
                         ui.separator()
-                        ui.menu_item("Sign out", on_click=lambda: ui.navigate.to("/logout")).mark("sign-out")
+                        ui.menu_item("Sign out", on_click=_sign_out).mark("sign-out")
 
 
 def _footer() -> None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import importlib
 
-PAGE_MODULES: tuple[str, ...] = ("pages.landing", "pages.errors")
+PAGE_MODULES: tuple[str, ...] = (
+    "pages.landing",
+    "pages.errors",
+    "pages.login",
+    "pages.signup",
+    "pages.forgot_password",
+    "pages.reset_password",
+    "pages.profile",
+    "pages.billing",
+    "pages.team",
+    "pages.studio",
+)
 
 
 def register_pages() -> None:

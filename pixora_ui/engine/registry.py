@@ -71,7 +71,7 @@ class Param:
     help: str = ""
     max_length: int = 500
 
-    def coerce(self, value: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per kind
+    def coerce(self, value: Any) -> Any:
         """Validate and convert a raw value (from JSON, a form or the CLI) to this parameter's type."""
         if value is None or value == "":
             if self.required:

@@ -11,7 +11,13 @@ from functools import cache
 
 from pixora_ui.engine.registry import ToolRegistry
 
-_TOOL_MODULES: tuple[str, ...] = ()
+_TOOL_MODULES: tuple[str, ...] = (
+    "pixora_ui.engine.tools_cutout",
+    "pixora_ui.engine.tools_background",
+    "pixora_ui.engine.tools_crop",
+    "pixora_ui.engine.tools_basic",
+    "pixora_ui.engine.tools_enhance",
+)
 
 
 @cache

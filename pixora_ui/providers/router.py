@@ -3,26 +3,60 @@
 Each tool runs on the first configured provider in a per-tool preference order. The local engine
 is always configured; remote providers join when their keys are set. `PROVIDER_PREFERENCE`
 (setting) overrides the order per tool, e.g. "prompt=gemini,imagekit,local;remove-bg=local,imagekit".
+
+Generative requests (a plain-language edit the local interpreter cannot do, a background or
+canvas described in words) go to a generative provider first, in two places:
+- `choose(tool, requested, params=...)` at submit time, when the caller passes the parameters;
+- at run time, the local provider hands a request its tool refuses with NeedsGenerativeProvider to
+  the first configured generative provider for that tool (see `HandOffProvider`), so a job queued
+  on the local engine still ends with the edit the user asked for.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
-from pixora_ui.engine.registry import ToolUnavailable
-from pixora_ui.providers.base import Provider
+from pixora_ui.engine.registry import NeedsGenerativeProvider, ToolResult, ToolUnavailable
+from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.settings import Settings, get_settings
+
+log = logging.getLogger("pixora.providers")
 
 # name -> "module:factory"; a factory takes Settings and returns a Provider, or None when not configured.
 PROVIDER_FACTORIES: dict[str, str] = {
     "local": "pixora_ui.providers.local:create",
+    "imagekit": "pixora_ui.providers.imagekit:create",
+    "gemini": "pixora_ui.providers.gemini:create",
 }
 
 DEFAULT_ORDER: tuple[str, ...] = ("local", "imagekit", "gemini")
-# Generative requests go to a generative model first; the local interpreter is the fallback.
-DEFAULT_TOOL_ORDER: dict[str, tuple[str, ...]] = {}
+# Local first wherever the local engine can do the job (free, private, no network); remote services
+# after it, in the order that suits the tool.
+DEFAULT_TOOL_ORDER: dict[str, tuple[str, ...]] = {
+    "remove-bg": ("local", "imagekit"),
+    "change-bg": ("local", "gemini", "imagekit"),
+    "smart-crop": ("local", "imagekit"),
+    "upscale": ("local", "imagekit"),
+    "retouch": ("local", "imagekit"),
+    "erase": ("local", "gemini"),
+    "expand": ("local", "imagekit", "gemini"),
+    "prompt": ("local", "gemini", "imagekit"),
+    "shadow": ("imagekit",),
+}
+# Order for requests that need a generative model: Gemini first for prompts, ImageKit's genfill for
+# canvases; the local engine last, so its clear "needs a generative provider" message is the fallback.
+GENERATIVE_ORDER: dict[str, tuple[str, ...]] = {
+    "prompt": ("gemini", "imagekit", "local"),
+    "change-bg": ("gemini", "imagekit", "local"),
+    "expand": ("imagekit", "gemini", "local"),
+}
+# Local change-bg modes that need no generation.
+_LOCAL_BACKGROUND_MODES = frozenset({"color", "colour", "blur", "gradient", "image", "transparent"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -42,6 +76,77 @@ def _parse_preference(raw: str) -> dict[str, tuple[str, ...]]:
     return order
 
 
+def _text(params: Mapping[str, Any], *names: str) -> str:
+    for name in names:
+        value = params.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def needs_generative(tool: str, params: Mapping[str, Any] | None) -> bool:
+    """Whether this request needs a generative model (pure and fast: safe at submit time)."""
+    if not params:
+        return False
+    if tool == "prompt":
+        text = _text(params, "prompt", "instruction", "text")
+        if not text:
+            return False
+        from pixora_ui.engine.interpret import interpret
+
+        return interpret(text).needs_generative
+    mode = str(params.get("background") or params.get("mode") or "").lower()
+    if tool == "change-bg":
+        return mode in {"prompt", "generate", "generative", "ai"} or (
+            bool(_text(params, "prompt", "background_prompt")) and mode not in _LOCAL_BACKGROUND_MODES
+        )
+    if tool == "expand":
+        return mode in {"generative", "generate", "ai"} or bool(_text(params, "prompt"))
+    return False
+
+
+class HandOffProvider(Provider):
+    """The local engine, handing requests it cannot do (NeedsGenerativeProvider) to a generative provider."""
+
+    def __init__(self, inner: Provider, settings: Settings) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.label = inner.label
+        self.remote = inner.remote
+        self._settings = settings
+
+    def supports(self, tool: str) -> bool:
+        return self.inner.supports(tool)
+
+    def availability(self, tool: str) -> tuple[bool, str]:
+        return self.inner.availability(tool)
+
+    async def run(self, request: ProviderRequest) -> ToolResult:
+        try:
+            return await self.inner.run(request)
+        except NeedsGenerativeProvider as exc:
+            fallback = _generative_fallback(request.tool, self._settings)
+            if fallback is None:
+                raise
+            log.info("handing %s from %s to %s: %s", request.tool, self.name, fallback.name, exc)
+            request.progress(0.05, f"Sending to {fallback.label}")
+            result = await fallback.run(request)
+            result.extras.setdefault("provider", fallback.name)
+            result.extras["handed_off_from"] = self.name
+            return result
+
+
+def _generative_fallback(tool: str, settings: Settings) -> Provider | None:
+    providers = _providers(settings)
+    for name in GENERATIVE_ORDER.get(tool, ("gemini", "imagekit")):
+        provider = providers.get(name)
+        if provider is None or not provider.remote or not provider.supports(tool):
+            continue
+        if provider.availability(tool)[0]:
+            return provider
+    return None
+
+
 @cache
 def _providers(settings: Settings) -> dict[str, Provider]:
     built: dict[str, Provider] = {}
@@ -50,6 +155,9 @@ def _providers(settings: Settings) -> dict[str, Provider]:
         provider = getattr(importlib.import_module(module_name), factory_name)(settings)
         if provider is not None:
             built[name] = provider
+    local = built.get("local")
+    if local is not None and any(p.remote for p in built.values()):
+        built["local"] = HandOffProvider(local, settings)
     return built
 
 
@@ -57,17 +165,24 @@ def configured_providers() -> dict[str, Provider]:
     return _providers(get_settings())
 
 
-def order_for(tool: str, settings: Settings | None = None) -> tuple[str, ...]:
+def order_for(tool: str, settings: Settings | None = None, *, generative: bool = False) -> tuple[str, ...]:
     settings = settings or get_settings()
     preference = _parse_preference(settings.provider_preference)
-    return preference.get(tool) or DEFAULT_TOOL_ORDER.get(tool) or DEFAULT_ORDER
+    if tool in preference:
+        return preference[tool]
+    if generative and tool in GENERATIVE_ORDER:
+        return GENERATIVE_ORDER[tool]
+    return DEFAULT_TOOL_ORDER.get(tool) or DEFAULT_ORDER
 
 
-def choices_for(tool: str) -> list[ProviderChoice]:
-    """Configured providers that support `tool`, in preference order, with availability."""
+def choices_for(tool: str, params: Mapping[str, Any] | None = None) -> list[ProviderChoice]:
+    """Configured providers that support `tool`, in preference order, with availability.
+
+    With `params`, a request that needs a generative model lists the generative providers first.
+    """
     providers = configured_providers()
     result = []
-    for name in order_for(tool):
+    for name in order_for(tool, generative=needs_generative(tool, params)):
         provider = providers.get(name)
         if provider is None or not provider.supports(tool):
             continue
@@ -76,10 +191,10 @@ def choices_for(tool: str) -> list[ProviderChoice]:
     return result
 
 
-def choose(tool: str, requested: str | None = None) -> Provider:
+def choose(tool: str, requested: str | None = None, params: Mapping[str, Any] | None = None) -> Provider:
     """The provider to run `tool`: the requested one if usable, else the first available in order."""
     providers = configured_providers()
-    choices = choices_for(tool)
+    choices = choices_for(tool, params)
     if requested:
         for choice in choices:
             if choice.name == requested:

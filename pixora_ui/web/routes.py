@@ -10,7 +10,13 @@ from pixora_ui.web import health
 from pixora_ui.web.middleware import RequestIdMiddleware
 
 # Feature modules with a `register(app)` function for their HTTP routes.
-ROUTE_MODULES: tuple[str, ...] = ()
+ROUTE_MODULES: tuple[str, ...] = (
+    "pixora_ui.web.auth_routes",
+    "pixora_ui.web.billing_routes",
+    "pixora_ui.web.media",
+    "pixora_ui.web.api",
+    "pixora_ui.web.imagekit_routes",
+)
 
 
 def register_web(app: FastAPI) -> None:

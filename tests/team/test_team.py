@@ -137,3 +137,15 @@ async def test_team_page_requires_sign_in(user: SimUser) -> None:
     response = await user.http_client.get("/team", follow_redirects=False)
     assert response.status_code in {302, 303, 307}
     assert response.headers["location"].startswith("/login?next=/team")
+
+
+async def test_deleting_the_owner_sends_members_back_to_free(isolated_env: Path) -> None:
+    from pixora_ui.auth.accounts import delete_account
+
+    owner = await _user("founder@example.com", PLAN_PRO)
+    member = await _user("crew@example.com")
+    await teams.start_team(owner_id=owner, name="Gone Soon")
+    await teams.send_invitation(owner_id=owner, email="crew@example.com")
+    await teams.join(user_id=member, token=_token_from_outbox(isolated_env / "outbox"))
+    await delete_account(user_id=owner)
+    assert await _plan(member) == (PLAN_FREE, 3, None)

@@ -1,0 +1,178 @@
+"""The versions strip: every result of a photo as a thumbnail; view, continue from, undo/redo, delete.
+
+Undo moves to the parent of the version on screen, redo walks back down the way undo came (or to
+the newest child). Nothing is deleted by undo: every version stays until deleted explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+from components import theme
+from pixora_ui.services.studio import VersionCard
+
+HISTORY_CSS = """
+.pixora-thumb { width: 64px; height: 64px; border-radius: 10px; overflow: hidden; flex: none; cursor: pointer;
+  border: 2px solid transparent; position: relative; transition: border-color .12s, transform .12s; }
+.pixora-thumb:hover { transform: translateY(-1px); }
+.pixora-thumb.is-current { border-color: var(--pixora-primary); }
+.pixora-thumb img { width: 100%; height: 100%; object-fit: contain; display: block; }
+.pixora-thumb-label { position: absolute; left: 0; right: 0; bottom: 0; font-size: 10px; line-height: 14px;
+  padding: 0 4px; color: #fff; background: linear-gradient(transparent, rgba(0,0,0,.7)); white-space: nowrap;
+  overflow: hidden; text-overflow: ellipsis; }
+"""
+
+
+class History:
+    """Navigation over a photo's versions (plain state; the strip renders it)."""
+
+    def __init__(self) -> None:
+        self.versions: list[VersionCard] = []
+        self.current_id: str | None = None
+        self._redo: list[str] = []
+
+    def load(self, versions: list[VersionCard], current_id: str | None = None) -> None:
+        self.versions = versions
+        ids = {v.id for v in versions}
+        if current_id not in ids:
+            current_id = versions[-1].id if versions else None
+        self.current_id = current_id
+        self._redo = [i for i in self._redo if i in ids]
+
+    @property
+    def current(self) -> VersionCard | None:
+        return next((v for v in self.versions if v.id == self.current_id), None)
+
+    def by_id(self, version_id: str | None) -> VersionCard | None:
+        return next((v for v in self.versions if v.id == version_id), None)
+
+    def parent_of(self, version: VersionCard | None) -> VersionCard | None:
+        return self.by_id(version.parent_id) if version and version.parent_id else None
+
+    def select(self, version_id: str) -> bool:
+        if self.by_id(version_id) is None or version_id == self.current_id:
+            return False
+        self.current_id = version_id
+        self._redo.clear()
+        return True
+
+    def can_undo(self) -> bool:
+        return self.parent_of(self.current) is not None
+
+    def can_redo(self) -> bool:
+        return bool(self._redo) or bool(self._children(self.current_id))
+
+    def undo(self) -> bool:
+        parent = self.parent_of(self.current)
+        if parent is None or self.current_id is None:
+            return False
+        self._redo.append(self.current_id)
+        self.current_id = parent.id
+        return True
+
+    def redo(self) -> bool:
+        if self._redo:
+            self.current_id = self._redo.pop()
+            return True
+        children = self._children(self.current_id)
+        if not children:
+            return False
+        self.current_id = children[-1].id
+        return True
+
+    def added(self, version_id: str) -> None:
+        """A new result arrived: show it and forget the redo path."""
+        self.current_id = version_id
+        self._redo.clear()
+
+    def _children(self, version_id: str | None) -> list[VersionCard]:
+        return [v for v in self.versions if v.parent_id == version_id and version_id is not None]
+
+
+class HistoryStrip:
+    def __init__(
+        self,
+        history: History,
+        *,
+        on_select: Callable[[str], Any],
+        on_undo: Callable[[], Any],
+        on_redo: Callable[[], Any],
+        on_delete: Callable[[str], Any],
+    ) -> None:
+        ui.add_css(HISTORY_CSS)
+        self.history = history
+        self._on_select = on_select
+        with (
+            ui.row()
+            .classes("w-full items-center no-wrap gap-2 px-3 py-2")
+            .mark("history")
+            .props("data-testid=history") as self.root
+        ):
+            with ui.row().classes("gap-1 no-wrap shrink-0"):
+                self.undo_button = (
+                    ui.button(icon="undo", on_click=on_undo).props("flat round dense").tooltip("Undo (Ctrl+Z)")
+                )
+                self.undo_button.mark("undo").props("data-testid=undo")
+                self.redo_button = (
+                    ui.button(icon="redo", on_click=on_redo).props("flat round dense").tooltip("Redo (Ctrl+Shift+Z)")
+                )
+                self.redo_button.mark("redo").props("data-testid=redo")
+            self.strip = (
+                ui.row()
+                .classes("no-wrap gap-2 overflow-x-auto grow py-1")
+                .mark("history-strip")
+                .props("data-testid=history-strip")
+            )
+            self.delete_button = (
+                ui.button(icon="delete_outline", on_click=lambda: self._delete(on_delete))
+                .props("flat round dense")
+                .tooltip("Delete this version")
+                .mark("delete-version")
+                .props("data-testid=delete-version")
+            )
+        self.render()
+
+    def _delete(self, on_delete: Callable[[str], Any]) -> Any:
+        current = self.history.current
+        if current is not None and not current.is_original:
+            return on_delete(current.id)
+        return None
+
+    def render(self) -> None:
+        """Rebuild the thumbnails (a handful of small elements; done only when versions change)."""
+        self.strip.clear()
+        with self.strip:
+            if not self.history.versions:
+                ui.label("Versions of your photo appear here.").classes(f"text-xs {theme.MUTED}")
+            for index, version in enumerate(self.history.versions):
+                classes = "pixora-thumb pixora-checker" + (
+                    " is-current" if version.id == self.history.current_id else ""
+                )
+                with (
+                    ui.element("div")
+                    .classes(classes)
+                    .on("click", lambda v=version.id: self._on_select(v))
+                    .props(f'title="{version.label}" data-version="{index}"')
+                    .mark(f"version-{index}")
+                    .props("data-testid=" + f"version-{index}")
+                ):
+                    ui.element("img").props(f'src="{version.preview_url}" loading="lazy" draggable="false" alt=""')
+                    ui.label(version.label).classes("pixora-thumb-label")
+        self.refresh_buttons()
+
+    def refresh_buttons(self) -> None:
+        self.undo_button.set_enabled(self.history.can_undo())
+        self.redo_button.set_enabled(self.history.can_redo())
+        current = self.history.current
+        self.delete_button.set_enabled(current is not None and not current.is_original)
+        for child in self.strip.default_slot.children:
+            version_index = child.props.get("data-version")
+            if version_index is None:
+                continue
+            version = self.history.versions[int(version_index)]
+            child.classes(add="is-current") if version.id == self.history.current_id else child.classes(
+                remove="is-current"
+            )

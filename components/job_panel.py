@@ -1,0 +1,125 @@
+"""The job panel: queued with position, running with a progress bar and ETA, cancel, done, failed.
+
+It updates elements in place (no rebuilding) so a stream of progress updates costs a few bytes each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+from components import theme
+from pixora_ui.services.studio import JobState
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None or seconds < 0:
+        return ""
+    if seconds < 1.5:
+        return "almost done"
+    if seconds < 60:
+        return f"about {seconds:.0f} s left"
+    return f"about {seconds / 60:.0f} min left"
+
+
+class JobPanel:
+    def __init__(self, *, on_cancel: Callable[[], Any], on_retry: Callable[[], Any] | None = None) -> None:
+        self.job: JobState | None = None
+        with (
+            ui.card()
+            .classes(f"{theme.CARD} w-full p-3 gap-2")
+            .props("flat")
+            .mark("job-panel")
+            .props("data-testid=job-panel") as self.card
+        ):
+            with ui.row().classes("w-full items-center no-wrap gap-2"):
+                self.icon = ui.icon("hourglass_top", size="20px").classes("text-primary")
+                with ui.column().classes("gap-0 grow min-w-0"):
+                    self.title = (
+                        ui.label().classes("text-sm font-semibold").mark("job-title").props("data-testid=job-title")
+                    )
+                    self.detail = (
+                        ui.label().classes(f"text-xs {theme.MUTED}").mark("job-detail").props("data-testid=job-detail")
+                    )
+                self.spinner = ui.spinner(size="18px").classes("text-primary")
+                self.cancel = (
+                    ui.button("Cancel", on_click=on_cancel)
+                    .props("flat dense no-caps color=negative")
+                    .mark("job-cancel")
+                    .props("data-testid=job-cancel")
+                )
+                self.retry = ui.button("Try again", on_click=on_retry or (lambda: None)).props("flat dense no-caps")
+                self.retry.mark("job-retry").props("data-testid=job-retry")
+                self.close = ui.button(icon="close", on_click=self.hide).props("flat round dense size=sm")
+            self.bar = (
+                ui.linear_progress(value=0, show_value=False, size="6px")
+                .props("rounded")
+                .mark("job-progress")
+                .props("data-testid=job-progress")
+            )
+        self.card.set_visibility(False)
+
+    def hide(self) -> None:
+        self.card.set_visibility(False)
+
+    def pending(self, tool_label: str) -> None:
+        """Immediate feedback on click, before the server has queued anything."""
+        self.show(JobState(id="", tool_label=tool_label, status="submitting"))
+
+    def show(self, job: JobState) -> None:
+        self.job = job
+        self.card.set_visibility(True)
+        busy = job.status in {"submitting", "queued", "running"}
+        self.spinner.set_visibility(busy)
+        self.cancel.set_visibility(busy and bool(job.id))
+        self.retry.set_visibility(job.status == "failed")
+        self.close.set_visibility(not busy)
+        self.bar.set_visibility(busy)
+        if job.status == "submitting":
+            self._set("hourglass_top", f"{job.tool_label}", "Starting…", "text-primary")
+            self.bar.props("indeterminate")
+        elif job.status == "queued":
+            position = f"#{job.queue_position} in the queue" if job.queue_position else "In the queue"
+            self._set("schedule", f"{job.tool_label}", f"{position} · starting soon", "text-primary")
+            self.bar.props("indeterminate")
+        elif job.status == "running":
+            percent = max(0.0, min(1.0, job.progress))
+            parts = [f"{percent * 100:.0f}%"]
+            if job.message:
+                parts.insert(0, job.message)
+            eta = _eta(job.eta_s)
+            if eta:
+                parts.append(eta)
+            self._set("auto_fix_high", f"{job.tool_label}", " · ".join(parts), "text-primary")
+            self.bar.props(remove="indeterminate")
+            self.bar.set_value(percent)
+        elif job.status == "succeeded":
+            self._set("check_circle", f"{job.tool_label}: done", job.note or "Saved as a new version", "text-positive")
+            with self.card:
+                ui.timer(4.0, lambda j=job: self.hide() if self.job is j else None, once=True)
+        elif job.status == "cancelled":
+            refunded = _refund_note(job)
+            self._set("block", f"{job.tool_label}: cancelled", f"Nothing was changed.{refunded}", "text-slate-400")
+        else:
+            refunded = " Your credit was refunded." if job.credit_state == "refunded" else ""
+            self._set(
+                "error",
+                f"{job.tool_label} failed",
+                f"{job.error or 'Something went wrong.'}{refunded}",
+                "text-negative",
+            )
+
+    def _set(self, icon: str, title: str, detail: str, colour: str) -> None:
+        self.icon.props(f"name={icon}")
+        self.icon.classes(replace=colour)
+        self.title.set_text(title)
+        self.detail.set_text(detail)
+
+
+def _refund_note(job: JobState) -> str:
+    """The jobs service already says so in most errors; say it once."""
+    if job.credit_state != "refunded" or "refund" in job.error.lower():
+        return ""
+    return " Your credit was refunded."

@@ -1,0 +1,75 @@
+"""The prompt box: "Describe an edit…", example chips, Enter applies, and the plan shown before running."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import ui
+
+from pixora_ui.services.studio import PromptPreview, preview_prompt
+
+EXAMPLES: tuple[str, ...] = (
+    "Remove the background",
+    "Make it brighter and warmer",
+    "Crop to square",
+    "Upscale 2x",
+    "Black and white",
+)
+
+
+class PromptBox:
+    def __init__(self, *, on_submit: Callable[[str], Any]) -> None:
+        self._on_submit = on_submit
+        with ui.column().classes("w-full gap-2").mark("prompt-box").props("data-testid=prompt-box"):
+            self.input = (
+                ui.input(placeholder="Describe an edit…", on_change=self._changed)
+                .props("outlined dense clearable maxlength=500 enterkeyhint=go")
+                .classes("w-full pixora-prompt")
+                .mark("prompt")
+                .props("data-testid=prompt")
+            )
+            with self.input.add_slot("prepend"):
+                ui.icon("auto_awesome", size="20px").classes("text-primary")
+            with self.input.add_slot("append"):
+                self.send = ui.button(icon="arrow_upward", on_click=self.submit).props("round dense unelevated size=sm")
+                self.send.mark("prompt-send").props("data-testid=prompt-send")
+            self.input.on("keydown.enter", self.submit)
+            self.plan = (
+                ui.label()
+                .classes("text-xs text-primary leading-snug")
+                .mark("prompt-plan")
+                .props("data-testid=prompt-plan")
+            )
+            self.plan.set_visibility(False)
+            with ui.row().classes("gap-1.5"):
+                for example in EXAMPLES:
+                    ui.button(example, on_click=lambda t=example: self._example(t)).props(
+                        "outline rounded dense no-caps size=sm"
+                    ).classes("px-2 text-xs").mark("prompt-example").props("data-testid=prompt-example")
+
+    def _example(self, text: str) -> None:
+        self.input.set_value(text)
+        self.input.run_method("focus")
+
+    def _changed(self, _e: Any = None) -> None:
+        text = (self.input.value or "").strip()
+        if not text:
+            self.plan.set_visibility(False)
+            return
+        self.show_preview(preview_prompt(text))
+
+    def show_preview(self, preview: PromptPreview) -> None:
+        self.plan.set_text(preview.text)
+        self.plan.classes(replace="text-xs leading-snug " + ("text-primary" if preview.runnable else "text-warning"))
+        self.plan.set_visibility(True)
+
+    def submit(self) -> Any:
+        text = (self.input.value or "").strip()
+        if not text:
+            ui.notify("Describe the edit you want first", type="warning")
+            return None
+        return self._on_submit(text)
+
+    def focus(self) -> None:
+        self.input.run_method("focus")

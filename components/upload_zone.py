@@ -1,0 +1,136 @@
+"""The upload zone: drag and drop, click to browse, paste from the clipboard; several files at once.
+
+The browser-side size limit only saves a pointless transfer; the server checks size, type (by
+content) and pixel count again and says what was wrong, inline, per file.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+from nicegui import events, ui
+
+from components import theme
+from pixora_ui.services import studio
+from pixora_ui.settings import get_settings
+
+UPLOAD_CSS = """
+.pixora-upload { width: 100%; box-shadow: none !important; background: transparent !important; }
+.pixora-upload .q-uploader__header { background: transparent !important; color: inherit; }
+.pixora-upload .q-uploader__list { padding: 0 !important; min-height: 0 !important; }
+.pixora-drop { position: relative; display: flex; align-items: center; gap: 12px; padding: 14px;
+  border-radius: 14px; cursor: pointer;
+  border: 2px dashed rgba(109,94,252,.45); background: rgba(109,94,252,.05); transition: background .15s; }
+.pixora-drop:hover, .q-uploader--dnd .pixora-drop { background: rgba(109,94,252,.12); border-color: #6d5efc; }
+"""
+
+_HEADER = r"""
+<div class="pixora-drop" data-testid="drop-zone">
+  <q-uploader-add-trigger />
+  <q-icon name="add_photo_alternate" size="28px" color="primary" />
+  <div style="flex:1;min-width:0">
+    <div class="text-sm" style="font-weight:600">Drop photos, paste, or click to browse</div>
+    <div class="text-xs" style="opacity:.65">__HINT__</div>
+  </div>
+  <q-spinner v-if="props.isUploading" size="20px" color="primary" />
+  <span v-if="props.isUploading" class="text-xs">{{ props.uploadProgressLabel }}</span>
+</div>
+"""
+_LIST = r"""
+<div v-for="file in props.files" :key="file.__key" class="text-xs" style="padding:4px 6px">
+  <div style="display:flex;justify-content:space-between;gap:8px">
+    <span style="overflow:hidden;text-overflow:ellipsis;white-space:nowrap">{{ file.name }}</span>
+    <span>{{ file.__status === 'uploaded' ? 'Processing…' : file.__progressLabel }}</span>
+  </div>
+  <q-linear-progress :value="file.__progress" size="3px" rounded color="primary" />
+</div>
+"""
+_PASTE_JS = """
+if (!window.pixoraPaste) {
+  window.pixoraPaste = true;
+  document.addEventListener('paste', (e) => {
+    const files = [...((e.clipboardData && e.clipboardData.files) || [])].filter((f) => f.type.startsWith('image/'));
+    const el = getElement(__ID__);
+    if (!files.length || !el) return;
+    e.preventDefault();
+    el.$refs.qRef.addFiles(files);
+  });
+}
+"""
+
+
+class UploadZone:
+    def __init__(self, *, user_id: int, on_uploaded: Callable[[studio.PhotoCard], Any]) -> None:
+        settings = get_settings()
+        self.user_id = user_id
+        self._on_uploaded = on_uploaded
+        self.busy = 0
+        ui.add_css(UPLOAD_CSS)
+        hint = f"JPEG, PNG, WebP, HEIC · up to {settings.max_upload_mb} MB and {settings.max_pixels_mp:g} MP"
+        with ui.column().classes("w-full gap-1").mark("upload-zone").props("data-testid=upload-zone"):
+            self.upload = (
+                ui.upload(
+                    multiple=True,
+                    auto_upload=True,
+                    max_file_size=settings.max_upload_bytes,
+                    max_files=20,
+                    on_upload=self._handle,
+                    on_rejected=self._rejected,
+                )
+                .props('accept="image/*,.heic,.heif" flat')
+                .classes("pixora-upload")
+                .mark("upload")
+                .props("data-testid=upload")
+            )
+            self.upload.add_slot("header", _HEADER.replace("__HINT__", html.escape(hint)))
+            self.upload.add_slot("list", _LIST)
+            self.messages = (
+                ui.column().classes("w-full gap-1").mark("upload-messages").props("data-testid=upload-messages")
+            )
+        ui.add_body_html(f"<script>{_PASTE_JS.replace('__ID__', str(self.upload.id))}</script>")
+
+    def pick(self) -> None:
+        self.upload.run_method("pickFiles")
+
+    def _message(self, text: str, *, error: bool) -> None:
+        with self.messages:
+            row = ui.row().classes(
+                "w-full items-start no-wrap gap-2 text-xs rounded-lg px-2 py-1.5 "
+                + ("bg-negative/10 text-negative" if error else f"bg-primary/5 {theme.MUTED}")
+            )
+            with row:
+                ui.icon("error_outline" if error else "hourglass_top", size="16px")
+                ui.label(text).classes("grow")
+                ui.button(icon="close", on_click=row.delete).props("flat round dense size=xs")
+        if error:
+            row.mark("upload-error").props("data-testid=upload-error")
+        while len(self.messages.default_slot.children) > 5:
+            self.messages.default_slot.children[0].delete()
+
+    def _rejected(self) -> None:
+        limit = get_settings().max_upload_mb
+        self._message(f"A file was not added: photos can be up to {limit} MB each, 20 at a time.", error=True)
+
+    async def _handle(self, e: events.UploadEventArguments) -> None:
+        name = e.file.name or "photo"
+        settings = get_settings()
+        if e.file.size() > settings.max_upload_bytes:
+            size_mb = e.file.size() / (1024 * 1024)
+            self._message(f"{name}: {size_mb:.0f} MB is over the {settings.max_upload_mb} MB limit.", error=True)
+            return
+        self.busy += 1
+        try:
+            data = await e.file.read()
+            card = await studio.upload_photo(self.user_id, data=data, filename=name)
+        except studio.StudioError as exc:
+            self._message(f"{name}: {exc}", error=True)
+            return
+        finally:
+            self.busy -= 1
+            if not self.upload.is_deleted:
+                self.upload.run_method("removeUploadedFiles")
+        result = self._on_uploaded(card)
+        if hasattr(result, "__await__"):
+            await result

@@ -1,0 +1,66 @@
+"""Create an account (`/signup`): name, email and a password of at least 10 characters, or Google."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse
+from nicegui import ui
+
+from components import theme
+from components.frame import frame
+from pages.login import auth_card, error_banner, google_button, show_error
+from pixora_ui.auth import accounts
+from pixora_ui.auth.current import current_user
+from pixora_ui.auth.errors import AccountError
+from pixora_ui.auth.passwords import MIN_LENGTH
+from pixora_ui.auth.redirects import safe_next
+from pixora_ui.settings import get_settings
+
+
+@ui.page("/signup")
+async def signup_page(request: Request, next: str = "") -> RedirectResponse | None:
+    next_path = safe_next(next)
+    if await current_user(request) is not None:
+        return RedirectResponse(next_path, status_code=303)
+    free = get_settings().free_edit_limit
+    with frame("Create your account"), auth_card("Create your account", f"Free includes {free} AI edits."):
+        banner = error_banner("signup-error")
+        show_error(banner, "")
+        name = ui.input("Name").props("outlined autocomplete=name maxlength=120").classes("w-full").mark("name")
+        email = ui.input("Email").props("outlined type=email autocomplete=email").classes("w-full").mark("email")
+        password = (
+            ui.input("Password", password=True, password_toggle_button=True)
+            .props("outlined autocomplete=new-password")
+            .classes("w-full")
+            .mark("password")
+        )
+        ui.label(f"At least {MIN_LENGTH} characters.").classes(f"text-xs {theme.MUTED} -mt-3")
+
+        async def submit() -> None:
+            button.disable()
+            try:
+                user_id = await accounts.sign_up(
+                    email=email.value or "", password=password.value or "", name=name.value or ""
+                )
+            except AccountError as exc:
+                show_error(banner, str(exc))
+                return
+            finally:
+                button.enable()
+            ui.navigate.to(accounts.handover_url(request, user_id=user_id, next_path=next_path))
+
+        password.on("keydown.enter", submit)
+        button = (
+            ui.button("Create account", on_click=submit)
+            .props("unelevated no-caps")
+            .classes("w-full")
+            .mark("signup-submit")
+        )
+        with ui.row().classes("w-full text-sm gap-1"):
+            ui.label("Already have an account?").classes(theme.MUTED)
+            login = "/login" if next_path == "/studio" else f"/login?next={quote(next_path, safe='/')}"
+            ui.link("Sign in", login).classes("text-primary no-underline").mark("to-login")
+        google_button("Sign up with Google", next_path)
+    return None

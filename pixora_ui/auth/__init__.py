@@ -1,0 +1,1 @@
+"""Accounts: passwords, database sessions, lockout, Google sign-in, password reset and mail."""

@@ -1,0 +1,337 @@
+"""Account operations behind the pages: sign-up, sign-in, Google accounts, profile, deletion.
+
+The top-level functions open their own unit of work (`session_scope()`), so pages call them
+directly; bcrypt runs outside any database transaction, and a failed sign-in is recorded in a
+committed transaction before the error is raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from db.models import PLAN_FREE, ROLE_OWNER, Asset, User
+from db.session import session_scope
+from pixora_ui.auth import lockout, passwords, sessions, tickets
+from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
+from pixora_ui.auth.redirects import safe_next
+from pixora_ui.services.plans import apply_plan
+from pixora_ui.settings import get_settings
+
+log = logging.getLogger("pixora.auth")
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 120
+
+
+def normalise_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def validate_email(raw: str) -> str:
+    email = normalise_email(raw)
+    if len(email) > 320 or not _EMAIL.match(email):
+        raise InvalidEmail
+    return email
+
+
+def clean_name(raw: str) -> str:
+    return " ".join(raw.split())[:MAX_NAME]
+
+
+def client_address(request: Request | None) -> str:
+    if request is None or request.client is None:
+        return ""
+    return request.client.host
+
+
+def browser_id(request: Request) -> str:
+    """NiceGUI's per-browser id from its signed session cookie ("" when there is none)."""
+    if "session" not in request.scope:
+        return ""
+    value = request.session.get("id")
+    return value if isinstance(value, str) else ""
+
+
+def handover_url(request: Request, *, user_id: int, next_path: str | None) -> str:
+    """A URL (valid 30 s, once, for this browser only) that sets the session cookie and goes on to `next`."""
+    ticket = tickets.issue(
+        kind="sign_in", user_id=user_id, browser_id=browser_id(request), next_path=safe_next(next_path)
+    )
+    return f"/auth/session?ticket={ticket}"
+
+
+async def begin_sign_out(request: Request) -> str:
+    """Revoke the page's session now and return the URL that clears the cookie in the browser.
+
+    The URL carries a one-time ticket bound to this browser, so no other site can sign anyone out."""
+    await sign_out(token=request.cookies.get(sessions.SESSION_COOKIE))
+    browser = browser_id(request)
+    if not browser:
+        return "/logout"
+    return "/logout?ticket=" + tickets.issue(kind="sign_out", user_id=0, browser_id=browser, next_path="/")
+
+
+# --- creating users ---------------------------------------------------------------------------
+
+
+async def create_password_user(
+    session: AsyncSession,
+    *,
+    email: str,
+    password_hash: str,
+    name: str,
+    plan: str = PLAN_FREE,
+    is_admin: bool = False,
+) -> User:
+    """Insert a user with a password (the email must already be validated)."""
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise EmailTaken
+    user = User(email=email, name=clean_name(name), password_hash=password_hash, is_admin=is_admin)
+    apply_plan(user, plan, get_settings())
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+        raise EmailTaken from exc
+    return user
+
+
+async def sign_up(*, email: str, password: str, name: str) -> int:
+    """Create a Free account with a password and return its id."""
+    address = validate_email(email)
+    passwords.check_policy(password)
+    password_hash = await passwords.hash_password(password)
+    async with session_scope() as session:
+        user = await create_password_user(session, email=address, password_hash=password_hash, name=name)
+        return user.id
+
+
+# --- signing in -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Candidate:
+    user_id: int | None
+    password_hash: str | None
+
+
+_UNKNOWN = _Candidate(user_id=None, password_hash=None)
+
+
+async def sign_in(*, email: str, password: str, address: str) -> int:
+    """Check email and password; the user id on success.
+
+    Raises `LockedOut` (with the wait) or `InvalidCredentials` (one message for unknown email and
+    wrong password; an unknown email is compared against a dummy hash, so both take the same path).
+    """
+    email = normalise_email(email)
+    async with session_scope() as session:
+        await lockout.check(session, email=email, address=address)
+        row = (await session.execute(select(User.id, User.password_hash).where(User.email == email))).first()
+    candidate = _Candidate(user_id=row[0], password_hash=row[1]) if row else _UNKNOWN
+    ok = await passwords.verify_password(password, candidate.password_hash)
+    if not ok or candidate.user_id is None:
+        async with session_scope() as session:
+            await lockout.record_failure(session, email=email, address=address)
+        raise InvalidCredentials
+    rehash = candidate.password_hash is not None and passwords.needs_rehash(candidate.password_hash)
+    new_hash = await passwords.hash_password(password) if rehash else None
+    async with session_scope() as session:
+        await lockout.reset(session, email=email)
+        if new_hash is not None:
+            user = await session.get(User, candidate.user_id)
+            if user is not None and user.password_hash == candidate.password_hash:
+                user.password_hash = new_hash
+    return candidate.user_id
+
+
+async def start_session(*, user_id: int, user_agent: str, ip: str, replaces: str | None) -> str | None:
+    """A new session token for `user_id` (None if the user no longer exists). The session in
+    `replaces` (the browser's old cookie) is revoked: every sign-in gets a fresh token."""
+    async with session_scope() as session:
+        if replaces:
+            await sessions.revoke_token(session, token=replaces)
+        if await session.get(User, user_id) is None:
+            return None
+        await sessions.purge_expired(session)
+        return await sessions.create_session(session, user_id=user_id, user_agent=user_agent, ip=ip)
+
+
+# --- Google -----------------------------------------------------------------------------------
+
+
+def _picture(url: str | None) -> str | None:
+    """Only an https picture URL of sensible length is kept."""
+    return url if url and url.startswith("https://") and len(url) <= 1000 else None
+
+
+async def google_account(
+    session: AsyncSession,
+    *,
+    sub: str,
+    email: str | None,
+    email_verified: bool,
+    name: str | None,
+    picture: str | None,
+) -> User:
+    """The user for verified Google claims: found by subject, linked by verified email, or created (Free)."""
+    if not sub:
+        raise GoogleSignInError("Google did not identify the account.")
+    user: User | None = await session.scalar(select(User).where(User.google_sub == sub))
+    if user is not None:
+        if _picture(picture) and user.avatar_url != _picture(picture):
+            user.avatar_url = _picture(picture)
+        return user
+    if not email or not email_verified:
+        raise GoogleSignInError(
+            "Your Google email address is not verified, so it cannot be used to sign in.", code="google_unverified"
+        )
+    address = validate_email(email)
+    user = await session.scalar(select(User).where(User.email == address))
+    if user is not None:
+        if user.google_sub is not None:
+            raise GoogleSignInError(
+                "This email is already linked to a different Google account.", code="google_conflict"
+            )
+        # Google has verified the address, so the existing account is the same person: link, don't duplicate.
+        user.google_sub = sub
+        if not user.avatar_url:
+            user.avatar_url = _picture(picture)
+        if not user.name and name:
+            user.name = clean_name(name)
+        await session.flush()
+        return user
+    user = User(email=address, name=clean_name(name or ""), google_sub=sub, avatar_url=_picture(picture))
+    apply_plan(user, PLAN_FREE, get_settings())
+    session.add(user)
+    await session.flush()
+    return user
+
+
+# --- profile ----------------------------------------------------------------------------------
+
+
+async def update_name(*, user_id: int, name: str) -> str:
+    cleaned = clean_name(name)
+    async with session_scope() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise AccountError("This account no longer exists.")
+        user.name = cleaned
+    return cleaned
+
+
+async def change_password(*, user_id: int, current_password: str, new_password: str, keep_session_id: int) -> int:
+    """Set a new password and sign out every other session; returns how many were signed out.
+
+    The current password is required when the account has one (a Google-only account sets its first
+    password while signed in)."""
+    passwords.check_policy(new_password)
+    async with session_scope() as session:
+        row = (await session.execute(select(User.email, User.password_hash).where(User.id == user_id))).first()
+    if row is None:
+        raise AccountError("This account no longer exists.")
+    email, old_hash = row
+    if old_hash is not None:
+        async with session_scope() as session:
+            await lockout.check(session, email=email, address=None)
+        if not await passwords.verify_password(current_password, old_hash):
+            async with session_scope() as session:
+                await lockout.record_failure(session, email=email, address=None)
+            raise AccountError("Your current password is not correct.")
+    new_hash = await passwords.hash_password(new_password)
+    async with session_scope() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise AccountError("This account no longer exists.")
+        user.password_hash = new_hash
+        return await sessions.revoke_all(session, user_id=user_id, except_session_id=keep_session_id)
+
+
+async def sign_out(*, token: str | None) -> None:
+    if token:
+        async with session_scope() as session:
+            await sessions.revoke_token(session, token=token)
+
+
+async def sign_out_everywhere(*, user_id: int) -> int:
+    async with session_scope() as session:
+        return await sessions.revoke_all(session, user_id=user_id)
+
+
+# --- deletion ---------------------------------------------------------------------------------
+
+
+async def _delete_assets(session: AsyncSession, *, owner_id: int) -> None:
+    try:
+        from pixora_ui.services.assets import delete_all_assets
+    except ImportError:
+        await _delete_asset_files(session, owner_id=owner_id)
+        return
+    await delete_all_assets(session, owner_id=owner_id)
+
+
+async def _delete_asset_files(session: AsyncSession, *, owner_id: int) -> None:
+    """Remove the owner's stored files that no other user's asset refers to (rows go by cascade)."""
+    from pixora_ui.storage.factory import get_storage
+
+    rows = (
+        await session.execute(
+            select(Asset.storage_backend, Asset.storage_key, Asset.preview_key).where(Asset.owner_id == owner_id)
+        )
+    ).all()
+    for backend, key, preview in rows:
+        for stored in (key, preview):
+            if not stored:
+                continue
+            shared = await session.scalar(
+                select(Asset.id)
+                .where(Asset.owner_id != owner_id)
+                .where((Asset.storage_key == stored) | (Asset.preview_key == stored))
+                .limit(1)
+            )
+            if shared is None:
+                try:
+                    await get_storage(backend).delete(stored)
+                except Exception:  # a missing backend must not keep the account alive
+                    log.warning("could not delete a stored file of a deleted account", exc_info=True)
+
+
+async def _cancel_subscription(session: AsyncSession, *, user: User) -> None:
+    try:
+        from pixora_ui.billing.service import BillingError, cancel_subscription_for_user
+    except ImportError:
+        return
+    try:
+        await cancel_subscription_for_user(session, user=user)
+    except BillingError as exc:
+        # Never delete an account that would go on being billed.
+        raise AccountError(str(exc)) from exc
+
+
+async def delete_account(*, user_id: int) -> None:
+    """Cancel a paid subscription, remove the user's files, then the user (sessions, resets, assets
+    and jobs go with it by cascade)."""
+    async with session_scope() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            return
+        await _cancel_subscription(session, user=user)
+    async with session_scope() as session:
+        await _delete_assets(session, owner_id=user_id)
+        owner = await session.get(User, user_id)
+        if owner is not None and owner.role == ROLE_OWNER:
+            # The shared subscription ends with its owner: members go back to Free, keeping their photos.
+            from pixora_ui.services.teams import delete_team
+
+            await delete_team(session, owner_id=user_id)
+        await session.execute(delete(User).where(User.id == user_id))
+    log.info("account %s deleted", user_id)

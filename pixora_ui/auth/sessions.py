@@ -1,0 +1,107 @@
+"""Server-side sessions: a random 256-bit token in an HttpOnly cookie, only its SHA-256 in the database.
+
+A new token is issued at every sign-in (no fixation). Sessions expire after `session_days` without
+use; `current_user` slides the expiry forward at most once per `SLIDE_EVERY` so a busy page does not
+write on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from db.models import UserSession
+from pixora_ui.settings import get_settings
+
+SESSION_COOKIE = "pixora_session"
+SLIDE_EVERY = timedelta(hours=1)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)  # 32 random bytes = 256 bits
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything we store is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def session_lifetime() -> timedelta:
+    return timedelta(days=get_settings().session_days)
+
+
+async def create_session(session: AsyncSession, *, user_id: int, user_agent: str = "", ip: str = "") -> str:
+    """Store a new session for `user_id` and return the raw token (to be put in the cookie only)."""
+    token = new_token()
+    now = now_utc()
+    session.add(
+        UserSession(
+            token_hash=hash_token(token),
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + session_lifetime(),
+            user_agent=user_agent[:300],
+            ip=ip[:64],
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def find_session_id(session: AsyncSession, *, token: str) -> int | None:
+    found: int | None = await session.scalar(select(UserSession.id).where(UserSession.token_hash == hash_token(token)))
+    return found
+
+
+async def revoke_token(session: AsyncSession, *, token: str) -> None:
+    """Sign-out: forget the session behind `token` (no error when it is already gone)."""
+    await session.execute(delete(UserSession).where(UserSession.token_hash == hash_token(token)))
+
+
+async def revoke_session(session: AsyncSession, *, session_id: int) -> None:
+    await session.execute(delete(UserSession).where(UserSession.id == session_id))
+
+
+async def revoke_all(session: AsyncSession, *, user_id: int, except_session_id: int | None = None) -> int:
+    """Sign the user out everywhere (optionally keeping one session). Returns how many were revoked."""
+    statement = delete(UserSession).where(UserSession.user_id == user_id)
+    if except_session_id is not None:
+        statement = statement.where(UserSession.id != except_session_id)
+    result = await session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_expired(session: AsyncSession) -> None:
+    await session.execute(delete(UserSession).where(UserSession.expires_at < now_utc()))
+
+
+def set_session_cookie(response: Response, token: str) -> None:
+    settings = get_settings()
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(session_lifetime().total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    settings = get_settings()
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.secure_cookies)

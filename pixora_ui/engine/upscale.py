@@ -1,0 +1,280 @@
+"""Upscaling 2x/3x/4x with Real-ESRGAN through ncnn: tiled, memory-bounded, cancellable.
+
+`quality` is Real-ESRGAN x4plus (RRDBNet). Its memory is dominated by the 4x-resolution tail
+(about 34 KB per input pixel), so each tile runs in two steps: the body at input resolution
+(blob "1878", ~18 KB per pixel) on a tile with a 12-pixel context pad (seams stay below a few
+levels; Real-ESRGAN itself uses 10), then the tail on small sub-tiles of the body's features with a
+4-pixel pad, which is exact (nearest upsampling + 3x3 convolutions only). Peak memory therefore
+does not depend on the input size.
+
+`fast` is realesr-animevideov3 (SRVGG compact, ≈ 30x cheaper), run on larger tiles in one step.
+
+x2 and x3 are made from the x4 result by an area downscale, per tile: the padded x4 tile is
+resized as a whole and then cropped, which gives the same pixels as resizing the full x4 image
+(the ratio is exact), without ever holding the x4 image. Alpha is upscaled separately (cubic).
+On a host where ncnn finds a Vulkan GPU the same nets run there automatically.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from pixora_ui.engine.models import is_installed
+from pixora_ui.engine.registry import (
+    Cancelled,
+    ImageArray,
+    Progress,
+    ToolError,
+    ToolUnavailable,
+    check_cancelled,
+    never_cancelled,
+    no_progress,
+)
+from pixora_ui.settings import get_settings
+
+ModelName = Literal["quality", "fast"]
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True, slots=True)
+class _ModelInfo:
+    catalogue_name: str  # name in engine/models.py
+    file_stem: str
+    split_blob: str | None  # body/tail boundary blob, or None to run the net in one step
+    tile: int  # largest tile core, input pixels
+    pad: int  # context on each inner side, input pixels
+    seconds_per_mp: float  # CPU, 2 cores (MODELS.md), for the first ETA
+
+
+MODELS: dict[str, _ModelInfo] = {
+    "quality": _ModelInfo("realesrgan-x4plus", "realesrgan-x4plus", "1878", 160, 16, 130.0),
+    "fast": _ModelInfo("realesr-animevideov3", "realesr-animevideov3-x4", None, 320, 12, 3.0),
+}
+_TAIL_TILE = 64  # tail sub-tile core, in input pixels
+_TAIL_PAD = 4
+_SCALE = 4  # both nets are x4
+
+
+class UpscaleError(ToolError):
+    """The upscale cannot run as asked (for example the result would be too large)."""
+
+
+def _gpu_available() -> bool:
+    # ncnn prints loader errors on hosts without Vulkan; only ask it when a loader exists.
+    if ctypes.util.find_library("vulkan") is None:
+        return False
+    import ncnn
+
+    return bool(ncnn.get_gpu_count() > 0)
+
+
+@cache
+def gpu_available() -> bool:
+    try:
+        return _gpu_available()
+    except (OSError, RuntimeError):
+        return False
+
+
+class _Net:
+    """One loaded ncnn net; `lock` keeps one run at a time so memory stays bounded."""
+
+    def __init__(self, models_dir: Path, info: _ModelInfo, threads: int, use_gpu: bool) -> None:
+        import ncnn
+
+        self.info = info
+        self.lock = threading.Lock()
+        self.net = ncnn.Net()
+        self.net.opt.use_vulkan_compute = use_gpu
+        self.net.opt.num_threads = max(1, threads)
+        param = models_dir / f"{info.file_stem}.param"
+        weights = models_dir / f"{info.file_stem}.bin"
+        if self.net.load_param(str(param)) != 0 or self.net.load_model(str(weights)) != 0:
+            raise ToolUnavailable(f"Could not load the {info.catalogue_name} model: run `main.py models install`.")
+        self._mat = ncnn.Mat
+
+    def run(self, x: FloatArray, *, input_blob: str = "data", output_blob: str = "output") -> FloatArray:
+        ex = self.net.create_extractor()
+        ex.input(input_blob, self._mat(np.ascontiguousarray(x, dtype=np.float32)))
+        ret, out = ex.extract(output_blob)
+        if ret != 0:
+            raise ToolError("The upscaler failed on this image.")
+        return np.array(out, dtype=np.float32, copy=True)
+
+
+_NETS: dict[tuple[str, str, int, bool], _Net] = {}
+_NETS_LOCK = threading.Lock()
+
+
+def _get_net(model: str) -> _Net:
+    settings = get_settings()
+    info = MODELS[model]
+    if not is_installed(settings.models_dir, info.catalogue_name):
+        raise ToolUnavailable(f"The {model} upscaler's model is not installed: run `main.py models install`.")
+    key = (str(settings.models_dir), model, settings.engine_threads, gpu_available())
+    with _NETS_LOCK:
+        net = _NETS.get(key)
+        if net is None:
+            net = _Net(settings.models_dir, info, settings.engine_threads, key[3])
+            _NETS[key] = net
+        return net
+
+
+def available(model: str = "quality") -> tuple[bool, str]:
+    info = MODELS[model]
+    if is_installed(get_settings().models_dir, info.catalogue_name):
+        return True, ""
+    return False, "Upscaling models are not installed: run `main.py models install`."
+
+
+def _spans(length: int, tile: int) -> list[tuple[int, int]]:
+    """Split 0..length into near-equal spans of at most `tile` (equal spans waste no compute)."""
+    count = max(1, math.ceil(length / tile))
+    edges = [round(i * length / count) for i in range(count + 1)]
+    return [(edges[i], edges[i + 1]) for i in range(count)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Tile:
+    y0: int
+    y1: int
+    x0: int
+    x1: int  # core, input pixels
+    py0: int
+    py1: int
+    px0: int
+    px1: int  # core plus context pad, clipped to the image
+
+
+def _tiles(height: int, width: int, tile: int, pad: int) -> list[_Tile]:
+    out = []
+    for y0, y1 in _spans(height, tile):
+        for x0, x1 in _spans(width, tile):
+            out.append(
+                _Tile(y0, y1, x0, x1, max(0, y0 - pad), min(height, y1 + pad), max(0, x0 - pad), min(width, x1 + pad))
+            )
+    return out
+
+
+def _chw(rgb: ImageArray) -> FloatArray:
+    return np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32) * np.float32(1 / 255)
+
+
+def _forward(net: _Net, rgb: ImageArray, cancelled: Cancelled) -> FloatArray:
+    """x4 output (3 x 4h x 4w, float 0..1) of one padded tile."""
+    info = net.info
+    if info.split_blob is None:
+        return net.run(_chw(rgb))
+    features = net.run(_chw(rgb), output_blob=info.split_blob)  # 64 x h x w
+    _, h, w = features.shape
+    out = np.empty((3, h * _SCALE, w * _SCALE), dtype=np.float32)
+    for sub in _tiles(h, w, _TAIL_TILE, _TAIL_PAD):
+        check_cancelled(cancelled)
+        part = net.run(features[:, sub.py0 : sub.py1, sub.px0 : sub.px1], input_blob=info.split_blob)
+        oy, ox = (sub.y0 - sub.py0) * _SCALE, (sub.x0 - sub.px0) * _SCALE
+        out[:, sub.y0 * _SCALE : sub.y1 * _SCALE, sub.x0 * _SCALE : sub.x1 * _SCALE] = part[
+            :, oy : oy + (sub.y1 - sub.y0) * _SCALE, ox : ox + (sub.x1 - sub.x0) * _SCALE
+        ]
+    return out
+
+
+def _eta_text(done: int, total: int, started: float, first_guess: float) -> str:
+    remaining = first_guess if done == 0 else (time.monotonic() - started) / done * (total - done)
+    left = f"about {max(1, round(remaining))} s left" if remaining < 60 else f"about {round(remaining / 60)} min left"
+    return f"Upscaling: tile {min(done + 1, total)} of {total}, {left}"
+
+
+def check_budget(height: int, width: int, scale: int) -> None:
+    """Refuse before any work when the result would exceed the configured pixel budget."""
+    limit = get_settings().upscale_max_mp
+    out_mp = height * scale * width * scale / 1e6
+    if out_mp > limit:
+        largest = math.sqrt(limit * 1e6 / (height * width)) if height * width else 0
+        raise UpscaleError(
+            f"The result would be {out_mp:.0f} MP ({width * scale}x{height * scale}), over the {limit:g} MP limit: "
+            f"choose a scale of at most {max(1, math.floor(largest))}x or crop the photo first."
+        )
+
+
+def upscale(
+    image: ImageArray,
+    *,
+    scale: int = 4,
+    model: str = "quality",
+    progress: Progress = no_progress,
+    cancelled: Cancelled = never_cancelled,
+    tile: int | None = None,
+    pad: int | None = None,
+) -> ImageArray:
+    """Upscale an RGB or RGBA uint8 image by 2, 3 or 4; `tile`/`pad` override the defaults (tests)."""
+    if scale not in (2, 3, 4):
+        raise UpscaleError("The scale must be 2, 3 or 4.")
+    if model not in MODELS:
+        raise UpscaleError(f"Unknown upscaler model {model!r}.")
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.dtype != np.uint8:
+        raise UpscaleError("The upscaler needs an 8-bit RGB or RGBA image.")
+    height, width = image.shape[:2]
+    check_budget(height, width, scale)
+    info = MODELS[model]
+    net = _get_net(model)
+    rgb = image[:, :, :3]
+    out = np.empty((height * scale, width * scale, image.shape[2]), dtype=np.uint8)
+    tiles = _tiles(height, width, tile or info.tile, info.pad if pad is None else pad)
+    first_guess = height * width / 1e6 * info.seconds_per_mp
+    started = time.monotonic()
+    with net.lock:
+        for done, t in enumerate(tiles):
+            check_cancelled(cancelled)
+            progress(done / len(tiles), _eta_text(done, len(tiles), started, first_guess))
+            x4 = _forward(net, rgb[t.py0 : t.py1, t.px0 : t.px1], cancelled)
+            np.clip(x4, 0.0, 1.0, out=x4)
+            hwc: FloatArray = x4.transpose(1, 2, 0)
+            if scale != _SCALE:
+                ph, pw = t.py1 - t.py0, t.px1 - t.px0
+                hwc = np.asarray(cv2.resize(hwc, (pw * scale, ph * scale), interpolation=cv2.INTER_AREA), np.float32)
+            oy, ox = (t.y0 - t.py0) * scale, (t.x0 - t.px0) * scale
+            core = hwc[oy : oy + (t.y1 - t.y0) * scale, ox : ox + (t.x1 - t.x0) * scale]
+            out[t.y0 * scale : t.y1 * scale, t.x0 * scale : t.x1 * scale, :3] = np.rint(core * 255.0).astype(np.uint8)
+    if image.shape[2] == 4:
+        out[:, :, 3] = _upscale_alpha(image[:, :, 3], scale)
+    progress(1.0, "Upscaled")
+    return out
+
+
+def _upscale_alpha(alpha: ImageArray, scale: int) -> ImageArray:
+    if alpha.min() == 255:
+        return np.full((alpha.shape[0] * scale, alpha.shape[1] * scale), 255, dtype=np.uint8)
+    resized = cv2.resize(alpha, (alpha.shape[1] * scale, alpha.shape[0] * scale), interpolation=cv2.INTER_CUBIC)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def lanczos(image: ImageArray, scale: int) -> ImageArray:
+    """The classic resize the models are compared against."""
+    resized = cv2.resize(image, (image.shape[1] * scale, image.shape[0] * scale), interpolation=cv2.INTER_LANCZOS4)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def iter_tiles(height: int, width: int, model: str = "quality") -> Iterator[tuple[int, int, int, int]]:
+    """The tile cores a run would use (for the benchmark's overhead figure)."""
+    info = MODELS[model]
+    for t in _tiles(height, width, info.tile, info.pad):
+        yield t.py0, t.py1, t.px0, t.px1
+
+
+def reference_run(image: ImageArray, model: str = "quality") -> FloatArray:
+    """One plain ncnn run of the whole net on the whole image, untiled (benchmark and tests)."""
+    net = _get_net(model)
+    with net.lock:
+        return net.run(_chw(image[:, :, :3]))

@@ -1,0 +1,114 @@
+"""The local engine provider: runs registry tools in the ONE engine executor.
+
+All local inference goes through a single ThreadPoolExecutor sized by LOCAL_JOB_CONCURRENCY, so
+models are loaded once per process (tools cache their sessions) and the event loop only awaits a
+future. The executor's size is also the hard bound on concurrent local inference: a job whose
+timeout fired keeps its thread until the tool notices the cancel flag, and new work waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from pixora_ui.engine.registry import Tool, ToolResult, ToolUnavailable
+from pixora_ui.providers.base import Provider, ProviderRequest
+from pixora_ui.settings import Settings, get_settings
+
+# Background work runs at a lower CPU priority than the thread serving requests: on a small machine
+# inference saturates every core, and the event loop must still answer within milliseconds. Linux
+# keeps a nice value per thread, and threads started from these (onnxruntime's and OpenCV's pools,
+# created lazily by the first inference) inherit it.
+BACKGROUND_NICE = 10
+
+T = TypeVar("T")
+
+_executor: ThreadPoolExecutor | None = None
+_background: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+
+
+def engine_executor() -> ThreadPoolExecutor:
+    """The process-wide executor for local inference (created on first use)."""
+    global _executor  # noqa: PLW0603 - one executor per process
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=get_settings().local_job_concurrency,
+                thread_name_prefix="pixora-engine",
+                initializer=_lower_priority,
+            )
+        return _executor
+
+
+def background_executor() -> ThreadPoolExecutor:
+    """Low-priority threads for a job's decoding and encoding (not inference, not user uploads)."""
+    global _background  # noqa: PLW0603
+    with _executor_lock:
+        if _background is None:
+            _background = ThreadPoolExecutor(
+                max_workers=2, thread_name_prefix="pixora-job-io", initializer=_lower_priority
+            )
+        return _background
+
+
+async def in_background(function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking function on the low-priority background executor."""
+    return await asyncio.get_running_loop().run_in_executor(background_executor(), function, *args)
+
+
+def shutdown_engine_executor() -> None:
+    """Let running inference finish in the background and start fresh executors next time."""
+    global _executor, _background  # noqa: PLW0603
+    with _executor_lock:
+        for pool in (_executor, _background):
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
+        _executor = None
+        _background = None
+
+
+def _tool(name: str) -> Tool | None:
+    from pixora_ui.services.jobs import registry
+
+    reg = registry()
+    return reg.get(name) if name in reg else None
+
+
+class LocalProvider(Provider):
+    name = "local"
+    label = "Pixora engine"
+    remote = False
+
+    def supports(self, tool: str) -> bool:
+        spec = _tool(tool)
+        return spec is not None and spec.local
+
+    def availability(self, tool: str) -> tuple[bool, str]:
+        spec = _tool(tool)
+        if spec is None or not spec.local:
+            return False, f"{self.label} cannot run this tool"
+        return spec.availability()
+
+    async def run(self, request: ProviderRequest) -> ToolResult:
+        spec = _tool(request.tool)
+        if spec is None:
+            raise ToolUnavailable(f"{self.label} cannot run this tool")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            engine_executor(), spec.run, request.image, request.params, request.progress, request.cancelled
+        )
+
+
+def create(settings: Settings) -> Provider:
+    return LocalProvider()

@@ -1,0 +1,552 @@
+"""A thin facade for the studio page: plain data in, plain data out, no NiceGUI.
+
+The page never sees ORM objects or sessions. It asks this module for the user's library, the
+versions of a photo, tool cards built from the registry, mask rasterisation and download URLs;
+writes (uploads, edits, deletes) go through the assets and jobs services.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from PIL import Image, ImageDraw
+
+from db.session import session_scope
+from pixora_ui.engine import tools as engine_tools
+from pixora_ui.engine.registry import GROUP_LABELS, Param, Tool
+from pixora_ui.services import assets, media
+from pixora_ui.services.assets import AssetView
+from pixora_ui.services.plans import Usage
+
+DownloadFormat = Literal["png", "jpeg", "webp"]
+DOWNLOAD_FORMATS: tuple[DownloadFormat, ...] = ("png", "jpeg", "webp")
+_EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+CANVAS_URL_TTL_S = 6 * 3600
+
+
+class StudioError(Exception):
+    """Something the studio cannot do; the message is safe to show."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PhotoCard:
+    """One photo of the library (an original upload)."""
+
+    id: str
+    name: str
+    created_at: datetime
+    width: int
+    height: int
+    preview_url: str
+    versions: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VersionCard:
+    """One version of a photo: the original or the result of an edit."""
+
+    id: str
+    root_id: str
+    parent_id: str | None
+    name: str
+    tool: str | None
+    label: str
+    created_at: datetime
+    width: int
+    height: int
+    mime: str
+    preview_url: str
+    full_url: str
+
+    @property
+    def is_original(self) -> bool:
+        return self.parent_id is None
+
+    @property
+    def may_have_alpha(self) -> bool:
+        return self.mime in {"image/png", "image/webp"}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCard:
+    """A tool as the palette shows it."""
+
+    name: str
+    label: str
+    group: str
+    group_label: str
+    description: str
+    icon: str
+    costs_credit: bool
+    available: bool
+    reason: str
+    params: tuple[Param, ...]
+    providers: tuple[tuple[str, str], ...]  # (name, label) of available providers, preferred first
+
+    @property
+    def cost_label(self) -> str:
+        return "1 AI edit" if self.costs_credit else "Free"
+
+    @property
+    def provider_label(self) -> str:
+        return self.providers[0][1] if self.providers else ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobState:
+    """What the job panel shows about one edit."""
+
+    id: str
+    tool_label: str
+    status: str  # submitting | queued | running | succeeded | failed | cancelled
+    progress: float = 0.0
+    message: str = ""
+    eta_s: float | None = None
+    queue_position: int | None = None
+    error: str = ""
+    credit_state: str = "none"
+    result_asset_id: str | None = None
+    note: str = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.status in {"succeeded", "failed", "cancelled"}
+
+
+# ---------------------------------------------------------------- tools
+
+
+def _provider_state(tool: Tool) -> tuple[bool, str, tuple[tuple[str, str], ...]]:
+    """Availability from the tool and from the configured providers that can run it."""
+    available, reason = tool.availability()
+    try:
+        from pixora_ui.providers.router import choices_for
+
+        choices = choices_for(tool.name)
+    except ImportError:
+        # The router has nothing to say until a provider module exists: the tool's own check decides.
+        return available, reason, ()
+    usable = tuple((c.name, c.label) for c in choices if c.available)
+    if usable:
+        return True, "", usable
+    if choices:
+        return False, next((c.reason for c in choices if c.reason), reason or "not available here"), ()
+    return available, reason, ()
+
+
+def tool_cards() -> list[ToolCard]:
+    """Every registered tool with its availability, grouped in the palette's order."""
+    cards: list[ToolCard] = []
+    for group, tools in engine_tools.get_registry().by_group().items():
+        for tool in tools:
+            available, reason, providers = _provider_state(tool)
+            cards.append(
+                ToolCard(
+                    name=tool.name,
+                    label=tool.label,
+                    group=group,
+                    group_label=GROUP_LABELS.get(group, group.title()),
+                    description=tool.description,
+                    icon=tool.icon,
+                    costs_credit=tool.costs_credit,
+                    available=available,
+                    reason=reason,
+                    params=tool.params,
+                    providers=providers,
+                )
+            )
+    return cards
+
+
+def tool_label(name: str | None) -> str:
+    if not name:
+        return "Original"
+    registry = engine_tools.get_registry()
+    return registry.get(name).label if name in registry else name.replace("-", " ").capitalize()
+
+
+def costs_credit(name: str) -> bool:
+    registry = engine_tools.get_registry()
+    return name in registry and registry.get(name).costs_credit
+
+
+# ---------------------------------------------------------------- library and versions
+
+
+def _preview(asset_id: str) -> str:
+    return media.signed_url(asset_id, variant="preview", expires_in=CANVAS_URL_TTL_S)
+
+
+def _full(asset_id: str) -> str:
+    return media.signed_url(asset_id, variant="full", expires_in=CANVAS_URL_TTL_S)
+
+
+def _version_card(view: AssetView) -> VersionCard:
+    return VersionCard(
+        id=view.id,
+        root_id=view.root_id,
+        parent_id=None if view.is_original else view.parent_id,
+        name=view.name,
+        tool=view.tool,
+        label=tool_label(view.tool),
+        created_at=view.created_at,
+        width=view.width,
+        height=view.height,
+        mime=view.mime,
+        preview_url=_preview(view.id),
+        full_url=_full(view.id),
+    )
+
+
+async def library_for(user_id: int, *, limit: int = 200) -> list[PhotoCard]:
+    """The user's original photos, newest first (the preview shows the newest version)."""
+    async with session_scope() as session:
+        items = await assets.list_library(session, owner_id=user_id, limit=limit)
+    return [
+        PhotoCard(
+            id=item.original.id,
+            name=item.original.name,
+            created_at=item.original.created_at,
+            width=item.original.width,
+            height=item.original.height,
+            preview_url=_preview(item.latest.id),
+            versions=item.versions,
+        )
+        for item in items
+    ]
+
+
+async def versions_of(user_id: int, root_id: str) -> list[VersionCard]:
+    """The original and every edit made from it, original first. Empty when not the user's photo."""
+    async with session_scope() as session:
+        views = await assets.list_versions(session, owner_id=user_id, root_id=root_id)
+    return [_version_card(v) for v in views]
+
+
+async def upload_photo(user_id: int, *, data: bytes, filename: str) -> PhotoCard:
+    """Store an upload as a new original; raises StudioError with the reason when it is refused."""
+    from pixora_ui.engine.imageio import ImageInputError
+
+    try:
+        async with session_scope() as session:
+            view = await assets.upload(session, owner_id=user_id, data=data, filename=filename)
+    except (ImageInputError, assets.AssetError) as exc:
+        raise StudioError(str(exc)) from exc
+    return PhotoCard(
+        id=view.id,
+        name=view.name,
+        created_at=view.created_at,
+        width=view.width,
+        height=view.height,
+        preview_url=_preview(view.id),
+        versions=0,
+    )
+
+
+async def rename_photo(user_id: int, asset_id: str, name: str) -> str:
+    try:
+        async with session_scope() as session:
+            view = await assets.rename_asset(session, owner_id=user_id, asset_id=asset_id, name=name)
+    except assets.AssetError as exc:
+        raise StudioError(str(exc)) from exc
+    return view.name
+
+
+async def delete_photo(user_id: int, asset_id: str) -> list[str]:
+    """Soft-delete a photo or a version; returns the ids to pass to `restore`."""
+    try:
+        async with session_scope() as session:
+            return await assets.delete_asset(session, owner_id=user_id, asset_id=asset_id)
+    except assets.AssetError as exc:
+        raise StudioError(str(exc)) from exc
+
+
+async def restore(user_id: int, asset_ids: Sequence[str]) -> int:
+    async with session_scope() as session:
+        return await assets.undo_delete(session, owner_id=user_id, asset_ids=asset_ids)
+
+
+def lineage(versions: Sequence[VersionCard], version_id: str) -> list[VersionCard]:
+    """The chain from the original to `version_id` (original first)."""
+    by_id = {v.id: v for v in versions}
+    chain: list[VersionCard] = []
+    current = by_id.get(version_id)
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = by_id.get(current.parent_id) if current.parent_id else None
+    return list(reversed(chain))
+
+
+# ---------------------------------------------------------------- downloads
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:60] or "photo"
+
+
+def download_name(versions: Sequence[VersionCard], version_id: str, fmt: DownloadFormat) -> str:
+    """A file name that says what was done: "photo-remove-bg-upscale.png"."""
+    chain = lineage(versions, version_id)
+    if not chain:
+        raise StudioError("That version no longer exists")
+    stem = _slug(chain[0].name.rsplit(".", 1)[0] if "." in chain[0].name else chain[0].name)
+    tools = [v.tool for v in chain[1:] if v.tool]
+    return "-".join([stem, *tools]) + "." + _EXT[fmt]
+
+
+def download_url(
+    versions: Sequence[VersionCard], version_id: str, *, fmt: DownloadFormat = "png", quality: int = 90
+) -> str:
+    """A signed URL that serves the version converted to `fmt` as an attachment."""
+    if fmt not in DOWNLOAD_FORMATS:
+        raise StudioError("Choose PNG, JPEG or WebP")
+    quality = max(1, min(100, int(quality)))
+    url = media.signed_url(
+        version_id, variant="full", expires_in=600, download_name=download_name(versions, version_id, fmt)
+    )
+    return f"{url}&format={fmt}" + (f"&quality={quality}" if fmt != "png" else "")
+
+
+# ---------------------------------------------------------------- masks
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Stroke:
+    points: tuple[tuple[float, float], ...]
+    size: float
+    erase: bool = False
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any], *, width: int, height: int) -> Stroke:
+        """Validate a stroke from the browser: bounded number of points, clamped to the image."""
+        raw_points = raw.get("points") or []
+        if not isinstance(raw_points, list) or not raw_points:
+            raise StudioError("Empty brush stroke")
+        points: list[tuple[float, float]] = []
+        for item in raw_points[:5000]:
+            if not isinstance(item, list | tuple) or len(item) != 2:
+                raise StudioError("Malformed brush stroke")
+            x, y = float(item[0]), float(item[1])
+            points.append((min(max(x, -width), 2 * width), min(max(y, -height), 2 * height)))
+        size = min(max(float(raw.get("size") or 1), 1.0), float(max(width, height)))
+        return cls(points=tuple(points), size=size, erase=bool(raw.get("erase")))
+
+
+def rasterise_mask(strokes: Sequence[Stroke], *, width: int, height: int) -> Image.Image:
+    """An L-mode mask (255 = erase here) the size of the image, painted from the strokes in order."""
+    mask = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(mask)
+    for stroke in strokes:
+        fill = 0 if stroke.erase else 255
+        radius = stroke.size / 2
+        pts = list(stroke.points)
+        if len(pts) > 1:
+            draw.line(pts, fill=fill, width=max(1, round(stroke.size)), joint="curve")
+        for x, y in (pts[0], pts[-1]) if len(pts) > 1 else pts:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
+        # Round joints between segments so fast strokes leave no gaps.
+        for x, y in pts[1:-1]:
+            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
+    return mask
+
+
+def mask_png(strokes: Sequence[Stroke], *, width: int, height: int) -> bytes:
+    if not any(not s.erase for s in strokes):
+        raise StudioError("Paint over what you want to erase first")
+    mask = rasterise_mask(strokes, width=width, height=height)
+    if mask.getbbox() is None:
+        raise StudioError("The mask is empty: paint over what you want to erase")
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG", optimize=False, compress_level=1)
+    return buffer.getvalue()
+
+
+async def create_mask(user_id: int, *, for_asset_id: str, strokes: Sequence[Stroke], width: int, height: int) -> str:
+    """Rasterise the strokes into a mask asset for the photo; returns its id for the tool's `mask` parameter."""
+    import asyncio
+
+    png = await asyncio.to_thread(mask_png, strokes, width=width, height=height)
+    try:
+        async with session_scope() as session:
+            view = await assets.create_mask_asset(session, owner_id=user_id, for_asset_id=for_asset_id, data=png)
+    except assets.AssetError as exc:
+        raise StudioError(str(exc)) from exc
+    return view.id
+
+
+# ---------------------------------------------------------------- prompt
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PromptPreview:
+    """What the prompt box says before running: the plan of local steps, or the provider that will do it."""
+
+    text: str
+    runnable: bool
+    local: bool
+
+
+PROMPT_TOOL = "prompt"
+
+
+def preview_prompt(text: str) -> PromptPreview:
+    """Plan a plain-language edit (pure Python, a few milliseconds) and say who will run it."""
+    from pixora_ui.engine.interpret import interpret
+
+    plan = interpret(text)
+    if not plan.needs_generative and plan.steps:
+        return PromptPreview(text="Plan: " + " → ".join(s.label for s in plan.steps), runnable=True, local=True)
+    generative: list[tuple[str, str]] = []
+    reasons: list[str] = []
+    try:
+        from pixora_ui.providers.router import choices_for
+
+        for choice in choices_for(PROMPT_TOOL):
+            if choice.name == "local":
+                continue
+            if choice.available:
+                generative.append((choice.name, choice.label))
+            elif choice.reason:
+                reasons.append(choice.reason)
+    except ImportError:
+        pass
+    if generative:
+        return PromptPreview(text=f"{generative[0][1]} will make this edit.", runnable=True, local=False)
+    hint = reasons[0] if reasons else "needs a Gemini key or ImageKit"
+    return PromptPreview(text=f"{plan.reason} ({hint})", runnable=False, local=False)
+
+
+# ---------------------------------------------------------------- edits
+
+
+class LimitReachedError(StudioError):
+    """The user has no AI edits left: the page opens the upgrade dialog."""
+
+
+def job_state(view: Any) -> JobState:
+    """A jobs.JobView as the job panel shows it."""
+    return JobState(
+        id=view.id,
+        tool_label=view.tool_label,
+        status=view.status,
+        progress=float(view.progress or 0.0),
+        message=view.message or "",
+        eta_s=view.eta_seconds,
+        queue_position=view.queue_position,
+        error=view.error or "",
+        credit_state=view.credit_state,
+        result_asset_id=view.result_asset_id,
+    )
+
+
+async def submit_edit(
+    user_id: int,
+    *,
+    asset_id: str,
+    tool: str,
+    params: dict[str, Any],
+    provider: str | None = None,
+    idempotency_key: str | None = None,
+) -> JobState:
+    """Queue an edit; LimitReachedError at the credit limit, StudioError with the reason otherwise."""
+    from pixora_ui.engine.registry import ToolError
+    from pixora_ui.services import jobs
+    from pixora_ui.services.usage import LimitReached
+
+    try:
+        async with session_scope() as session:
+            view = await jobs.submit(
+                session,
+                user_id=user_id,
+                asset_id=asset_id,
+                tool=tool,
+                params=params,
+                provider=provider,
+                idempotency_key=idempotency_key,
+            )
+    except LimitReached as exc:
+        raise LimitReachedError(str(exc)) from exc
+    except (ToolError, jobs.JobError, assets.AssetError) as exc:
+        raise StudioError(str(exc)) from exc
+    return job_state(view)
+
+
+async def cancel_edit(user_id: int, job_id: str) -> JobState:
+    from pixora_ui.services import jobs
+
+    try:
+        async with session_scope() as session:
+            view = await jobs.cancel(session, user_id=user_id, job_id=job_id)
+    except jobs.JobError as exc:
+        raise StudioError(str(exc)) from exc
+    return job_state(view)
+
+
+def watch_jobs(user_id: int, callback: Callable[[JobState], Awaitable[None] | None]) -> Callable[[], None]:
+    """Call `callback` for every change of the user's jobs; returns the unsubscribe function."""
+    from pixora_ui.services import jobs
+
+    def relay(view: Any) -> Awaitable[None] | None:
+        return callback(job_state(view))
+
+    return jobs.subscribe(user_id, relay)
+
+
+async def usage_of(user_id: int) -> Usage:
+    from pixora_ui.services.usage import get_usage
+
+    async with session_scope() as session:
+        return await get_usage(session, user_id=user_id)
+
+
+# ---------------------------------------------------------------- crop and expand previews
+
+
+def _number(params: dict[str, Any], *names: str) -> float:
+    for name in names:
+        value = params.get(name)
+        if value not in (None, ""):
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                return 0.0
+    return 0.0
+
+
+def preview_box(tool: str, params: dict[str, Any], *, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The box (x, y, w, h in image pixels) a crop keeps, or the new canvas an expand makes; None if unknown."""
+    if tool == "expand":
+        from pixora_ui.engine.expand import ExpandError, margins_for
+
+        try:
+            top, right, bottom, left = margins_for(
+                height,
+                width,
+                aspect=str(params.get("aspect") or "none"),
+                top=_number(params, "top"),
+                right=_number(params, "right"),
+                bottom=_number(params, "bottom"),
+                left=_number(params, "left"),
+            )
+        except ExpandError:
+            return None
+        if not any((top, right, bottom, left)):
+            return None
+        return (-left, -top, width + left + right, height + top + bottom)
+    if tool == "crop":
+        x = max(0, min(round(_number(params, "x")), width - 1))
+        y = max(0, min(round(_number(params, "y")), height - 1))
+        w, h = round(_number(params, "width")), round(_number(params, "height"))
+        # 0 means "to the edge", like the tool itself.
+        w = width - x if w <= 0 else min(w, width - x)
+        h = height - y if h <= 0 else min(h, height - y)
+        if (x, y, w, h) == (0, 0, width, height):
+            return None
+        return (x, y, w, h)
+    return None

@@ -1,0 +1,371 @@
+"""The JSON API: the seed's /api/usage and /api/gemini/edit, plus job status, submit and masks.
+
+    GET  /api/usage               200 {plan, used, limit, remaining} (null limit/remaining: unlimited)
+                                  401 signed out; 403 {error: "limit_reached", upgrade_url} when a Free
+                                  user has no AI edits left (the studio opens the upgrade dialog)
+    POST /api/gemini/edit         {image: base64 or data URL, prompt} -> {image: base64, mimeType, jobId}
+                                  through the same job and credit rules; 400 bad image or prompt, 401,
+                                  403 at the limit, 413 too large, 503 when no generative provider is
+                                  configured, 502 when the provider failed (credit refunded), 504 when
+                                  it is still running after the wait (poll /api/jobs/{jobId})
+    POST /api/jobs                {asset_id, tool, params?, idempotency_key?, provider?} -> job (202)
+    GET  /api/jobs/{id}           the job's status to its owner; 404 for anyone else
+    POST /api/jobs/{id}/cancel    cancel one of your jobs
+    POST /api/assets/{id}/mask    PNG body (or {"image": data URL}) -> {id}: an erase mask for a photo
+
+State-changing routes check the request's Origin (web.csrf.check_origin).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from starlette.responses import JSONResponse, Response
+
+from db.session import session_scope
+from pixora_ui.engine.registry import ParamError, ToolError, ToolUnavailable
+from pixora_ui.services import assets, jobs, usage
+from pixora_ui.services.assets import AssetNotFound, QuotaExceeded
+from pixora_ui.services.jobs import JobNotFound, JobView, LimitReached
+from pixora_ui.services.plans import Usage
+from pixora_ui.settings import get_settings
+
+UPGRADE_URL = "/billing"
+PROMPT_MAX = 1000
+_NO_STORE = {"Cache-Control": "no-store"}
+_DATA_URL = re.compile(r"^data:(image/[a-z0-9.+-]+)?(;[a-z0-9=-]+)*;base64,", re.IGNORECASE)
+_GEMINI_WAIT_EXTRA_S = 15.0
+
+
+def _json(body: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers=_NO_STORE)
+
+
+def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    return _json({"error": code, "message": message, **extra}, status)
+
+
+def _unauthorized() -> JSONResponse:
+    return _error(401, "unauthorized", "Sign in first")
+
+
+def _limit_body(current: Usage) -> dict[str, Any]:
+    return {
+        "error": "limit_reached",
+        "message": usage.LIMIT_MESSAGE,
+        "upgrade_url": UPGRADE_URL,
+        "plan": current.plan,
+        "used": current.used,
+        "limit": current.limit,
+        "remaining": 0,
+    }
+
+
+def job_json(view: JobView) -> dict[str, Any]:
+    body = dataclasses.asdict(view)
+    body.pop("params", None)
+    for key, value in body.items():
+        if isinstance(value, datetime):
+            body[key] = value.isoformat()
+    body["done"] = view.done
+    body["result_url"] = f"/media/{view.result_asset_id}" if view.result_asset_id else None
+    return body
+
+
+async def _user(request: Request) -> Any:
+    from pixora_ui.auth.current import current_user
+
+    return await current_user(request)
+
+
+async def session_user(request: Request) -> tuple[int, Usage] | None:
+    """(user id, usage) of the signed-in user, from the short session cache when it has them.
+
+    The cache is dropped at once on sign-out, credit changes and account changes in this process
+    (services.usage), so it answers exactly what a fresh lookup would.
+    """
+    from pixora_ui.auth.sessions import SESSION_COOKIE
+
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    if not get_settings().free_monthly_reset:
+        cached = usage.cached_session_usage(token)
+        if cached is not None:
+            return cached
+    user = await _user(request)
+    if user is None:
+        return None
+    current: Usage = user.usage
+    if get_settings().free_monthly_reset:
+        async with session_scope() as session:
+            current = await usage.get_usage(session, user_id=user.id)
+    usage.remember_session_usage(token, user.id, current)
+    return user.id, current
+
+
+async def _origin(request: Request) -> None:
+    from pixora_ui.web.csrf import check_origin
+
+    await check_origin(request)
+
+
+# --- /api/usage ---------------------------------------------------------------------------------------
+
+
+async def api_usage(request: Request) -> Response:
+    found = await session_user(request)
+    if found is None:
+        return _unauthorized()
+    current = found[1]
+    if current.exhausted:
+        return _json(_limit_body(current), 403)
+    return _json({"plan": current.plan, "used": current.used, "limit": current.limit, "remaining": current.remaining})
+
+
+# --- jobs ---------------------------------------------------------------------------------------------
+
+
+async def _read_json(request: Request, max_bytes: int) -> tuple[Any, JSONResponse | None]:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        return None, _error(413, "too_large", f"The request is larger than {max_bytes // (1024 * 1024)} MB.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            return None, _error(413, "too_large", f"The request is larger than {max_bytes // (1024 * 1024)} MB.")
+    try:
+        return json.loads(body), None
+    except (ValueError, UnicodeDecodeError):
+        return None, _error(400, "bad_json", "The request body must be JSON.")
+
+
+def _submit_error(exc: Exception, current: Usage) -> JSONResponse:
+    if isinstance(exc, LimitReached):
+        return _json({**_limit_body(current), "message": str(exc)}, 403)
+    if isinstance(exc, AssetNotFound | JobNotFound):
+        return _error(404, "not_found", str(exc))
+    if isinstance(exc, ToolUnavailable):
+        return _error(503, "unavailable", str(exc))
+    if isinstance(exc, ParamError | ToolError):
+        return _error(400, "bad_request", str(exc))
+    raise exc
+
+
+async def api_submit(request: Request) -> Response:
+    found = await session_user(request)
+    if found is None:
+        return _unauthorized()
+    user_id, current = found
+    body, problem = await _read_json(request, 256 * 1024)
+    if problem is not None:
+        return problem
+    if not isinstance(body, dict) or not isinstance(body.get("asset_id"), str) or not isinstance(body.get("tool"), str):
+        return _error(400, "bad_request", "asset_id and tool are required.")
+    params = body.get("params") or {}
+    if not isinstance(params, dict):
+        return _error(400, "bad_request", "params must be an object.")
+    key = body.get("idempotency_key") or request.headers.get("idempotency-key")
+    provider = body.get("provider")
+    try:
+        async with session_scope() as session:
+            view = await jobs.submit(
+                session,
+                user_id=user_id,
+                asset_id=body["asset_id"],
+                tool=body["tool"],
+                params=params,
+                idempotency_key=str(key) if key else None,
+                provider=str(provider) if provider else None,
+            )
+    except (LimitReached, AssetNotFound, ToolError) as exc:
+        return _submit_error(exc, current)
+    return _json(job_json(view), 202)
+
+
+async def api_job(request: Request, job_id: str) -> Response:
+    found = await session_user(request)
+    if found is None:
+        return _unauthorized()
+    user_id, _usage = found
+    try:
+        async with session_scope() as session:
+            view = await jobs.get_job(session, user_id=user_id, job_id=job_id)
+    except JobNotFound:
+        return _error(404, "not_found", "That job was not found.")
+    return _json(job_json(view))
+
+
+async def api_cancel(request: Request, job_id: str) -> Response:
+    found = await session_user(request)
+    if found is None:
+        return _unauthorized()
+    user_id, _usage = found
+    try:
+        async with session_scope() as session:
+            view = await jobs.cancel(session, user_id=user_id, job_id=job_id)
+    except JobNotFound:
+        return _error(404, "not_found", "That job was not found.")
+    return _json(job_json(view))
+
+
+# --- masks --------------------------------------------------------------------------------------------
+
+
+def _decode_base64_image(raw: str) -> bytes | None:
+    text = raw.strip()
+    match = _DATA_URL.match(text)
+    if match:
+        text = text[match.end() :]
+    elif text.startswith("data:"):
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        try:  # browsers and SDKs sometimes send URL-safe base64 or drop the padding
+            return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        except (binascii.Error, ValueError):
+            return None
+
+
+async def api_mask(request: Request, asset_id: str) -> Response:
+    from pixora_ui.engine.imageio import ImageInputError
+
+    user = await _user(request)
+    if user is None:
+        return _unauthorized()
+    limit = get_settings().max_upload_bytes
+    if request.headers.get("content-type", "").startswith("application/json"):
+        body, problem = await _read_json(request, limit * 4 // 3 + 4096)
+        if problem is not None:
+            return problem
+        data = _decode_base64_image(body.get("image", "")) if isinstance(body, dict) else None
+    else:
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw.extend(chunk)
+            if len(raw) > limit:
+                return _error(413, "too_large", "The mask is too large.")
+        data = bytes(raw)
+    if not data:
+        return _error(400, "bad_image", "Send the mask as a PNG.")
+    try:
+        async with session_scope() as session:
+            view = await assets.create_mask_asset(session, owner_id=user.id, for_asset_id=asset_id, data=data)
+    except AssetNotFound:
+        return _error(404, "not_found", "That photo was not found.")
+    except ImageInputError as exc:
+        return _error(400, "bad_image", str(exc))
+    return _json({"id": view.id, "width": view.width, "height": view.height}, 201)
+
+
+# --- /api/gemini/edit ---------------------------------------------------------------------------------
+
+
+def _generative_provider(tool: str, params: dict[str, Any]) -> str | None:
+    """The first available remote provider for `tool` (Gemini, ImageKit), in the router's order."""
+    from pixora_ui.providers import router
+
+    for choice in router.choices_for(tool, params):
+        provider = router.configured_providers().get(choice.name)
+        if provider is not None and provider.remote and choice.available:
+            return choice.name
+    return None
+
+
+async def api_gemini_edit(request: Request) -> Response:
+    from pixora_ui.engine.imageio import ImageInputError
+
+    user = await _user(request)
+    if user is None:
+        return _unauthorized()
+    settings = get_settings()
+    limit = settings.max_upload_bytes
+    body, problem = await _read_json(request, limit * 4 // 3 + 64 * 1024)
+    if problem is not None:
+        return problem
+    if not isinstance(body, dict):
+        return _error(400, "bad_request", "Send JSON with image and prompt.")
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        return _error(400, "bad_prompt", "Describe the edit you want in the prompt.")
+    if len(prompt) > PROMPT_MAX:
+        return _error(400, "bad_prompt", f"The prompt is longer than {PROMPT_MAX} characters.")
+    raw_image = body.get("image")
+    data = _decode_base64_image(raw_image) if isinstance(raw_image, str) else None
+    if not data:
+        return _error(400, "bad_image", "image must be a base64 string or a data URL of a photo.")
+    if len(data) > limit:
+        return _error(413, "too_large", f"The image is larger than the {settings.max_upload_mb} MB limit.")
+    if user.usage.exhausted and not settings.free_monthly_reset:
+        return _json(_limit_body(user.usage), 403)
+    provider = _generative_provider("prompt", {"prompt": prompt.strip()})
+    if provider is None:
+        return _error(
+            503,
+            "no_provider",
+            "No generative AI provider is configured on this server: the administrator can set GEMINI_API_KEY "
+            "(or ImageKit keys) to enable prompt edits.",
+        )
+    # A retry with the client's Idempotency-Key is the same job (no second upload, no second credit);
+    # without one, every request is a new edit (a generative model may answer differently each time).
+    key = (request.headers.get("idempotency-key") or "").strip()[:90] or None
+    try:
+        async with session_scope() as session:
+            existing = await jobs.find_by_key(session, user_id=user.id, key=key) if key else None
+            if existing is None:
+                asset = await assets.upload(session, owner_id=user.id, data=data, filename="gemini-edit")
+                asset_id = asset.id
+            else:
+                asset_id = existing.input_asset_id or ""
+            view = await jobs.submit(
+                session,
+                user_id=user.id,
+                asset_id=asset_id,
+                tool="prompt",
+                params={"prompt": prompt.strip()},
+                idempotency_key=key,
+                provider=provider,
+            )
+    except ImageInputError as exc:
+        status = 413 if exc.code == "too_many_bytes" else 400
+        return _error(status, "bad_image" if status == 400 else "too_large", str(exc))
+    except QuotaExceeded as exc:
+        return _error(413, "quota_exceeded", str(exc))
+    except (LimitReached, AssetNotFound, ToolError) as exc:
+        return _submit_error(exc, user.usage)
+
+    done = await jobs.wait_for(view.id, user_id=user.id, timeout=settings.gemini_timeout_s + _GEMINI_WAIT_EXTRA_S)
+    if not done.done:
+        return _error(504, "still_running", "The edit is taking longer than expected.", jobId=done.id)
+    if done.status != "succeeded" or not done.result_asset_id:
+        return _error(502, "edit_failed", done.error or "The edit was cancelled.", jobId=done.id)
+    async with session_scope() as session:
+        result = await assets.get_asset(session, owner_id=user.id, asset_id=done.result_asset_id)
+    image = await assets.read_bytes(result)
+    return _json({"image": base64.b64encode(image).decode(), "mimeType": result.mime, "jobId": done.id})
+
+
+def register(app: FastAPI) -> None:
+    from pixora_ui.web import fastlane
+
+    fastlane.install(app)
+    csrf = [Depends(_origin)]
+    app.add_api_route("/api/usage", api_usage, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/api/gemini/edit", api_gemini_edit, methods=["POST"], dependencies=csrf, include_in_schema=False)
+    app.add_api_route("/api/jobs", api_submit, methods=["POST"], dependencies=csrf, include_in_schema=False)
+    app.add_api_route("/api/jobs/{job_id}", api_job, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/api/jobs/{job_id}/cancel", api_cancel, methods=["POST"], dependencies=csrf, include_in_schema=False
+    )
+    app.add_api_route(
+        "/api/assets/{asset_id}/mask", api_mask, methods=["POST"], dependencies=csrf, include_in_schema=False
+    )

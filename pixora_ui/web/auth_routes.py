@@ -1,0 +1,128 @@
+"""Plain HTTP routes of the accounts feature: the ones that set or clear the HttpOnly session cookie.
+
+NiceGUI pages run over a websocket and cannot set cookies, so a page that has checked a password
+navigates to `/auth/session?ticket=…` (a 30-second, single-use ticket bound to this browser; see
+pixora_ui/auth/tickets.py), and this route creates the database session, sets the cookie and
+redirects to `next`. Sign-out works the same way in reverse through `/logout?ticket=…`; a bare
+GET /logout never signs a live session out (that would be a cross-site forgery target) but shows a
+button that POSTs, with the Origin check.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from db.session import session_scope
+from pixora_ui.auth import accounts, google, tickets
+from pixora_ui.auth.current import current_user_from_token
+from pixora_ui.auth.errors import GoogleSignInError
+from pixora_ui.auth.redirects import safe_next
+from pixora_ui.auth.sessions import SESSION_COOKIE, clear_session_cookie, set_session_cookie
+from pixora_ui.settings import get_settings
+from pixora_ui.web.csrf import check_origin
+
+log = logging.getLogger("pixora.auth")
+
+_NEXT_KEY = "pixora_google_next"
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers=_NO_STORE)
+
+
+async def _signed_in_response(request: Request, *, user_id: int, next_path: str) -> Response:
+    token = await accounts.start_session(
+        user_id=user_id,
+        user_agent=request.headers.get("user-agent", ""),
+        ip=accounts.client_address(request),
+        replaces=request.cookies.get(SESSION_COOKIE),
+    )
+    if token is None:
+        return _redirect("/login?error=expired")
+    response = _redirect(safe_next(next_path))
+    set_session_cookie(response, token)
+    return response
+
+
+async def session_handover(request: Request, ticket: str = "") -> Response:
+    """Redeem a sign-in ticket from a page: set the session cookie, go on to `next`."""
+    found = tickets.redeem(ticket, kind="sign_in", browser_id=accounts.browser_id(request))
+    if found is None:
+        return _redirect("/login?error=expired")
+    return await _signed_in_response(request, user_id=found.user_id, next_path=found.next_path)
+
+
+def _signed_out() -> Response:
+    response = _redirect("/")
+    clear_session_cookie(response)
+    return response
+
+
+_CONFIRM_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign out · Pixora</title>
+<style>body{{font-family:system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;color:#1e1e2e}}
+button{{background:#6d5efc;color:#fff;border:0;border-radius:8px;padding:10px 20px;font-size:16px;cursor:pointer}}
+a{{color:#6d5efc}}</style></head><body><main style="text-align:center">
+<h1>Sign out of Pixora?</h1><p>You are signed in as {email}.</p>
+<form method="post" action="/logout"><button type="submit">Sign out</button></form>
+<p><a href="/studio">Back to the studio</a></p></main></body></html>"""
+
+
+async def logout_get(request: Request, ticket: str = "") -> Response:
+    """Finish a sign-out started by a page; without a valid ticket only a dead cookie is cleared."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if tickets.redeem(ticket, kind="sign_out", browser_id=accounts.browser_id(request)) is not None:
+        await accounts.sign_out(token=token)
+        return _signed_out()
+    user = await current_user_from_token(token)
+    if user is None:
+        return _signed_out()
+    return HTMLResponse(_CONFIRM_PAGE.format(email=html.escape(user.email)), headers=_NO_STORE)
+
+
+async def logout_post(request: Request, _: None = Depends(check_origin)) -> Response:
+    await accounts.sign_out(token=request.cookies.get(SESSION_COOKIE))
+    return _signed_out()
+
+
+async def google_start(request: Request, next: str = "") -> Response:
+    if not get_settings().google_enabled:
+        return _redirect("/login?error=google_off")
+    request.session[_NEXT_KEY] = safe_next(next)
+    try:
+        return await google.authorize_redirect(request)
+    except GoogleSignInError as exc:
+        return _redirect(f"/login?error={exc.code}")
+
+
+async def google_callback(request: Request) -> Response:
+    next_path = safe_next(request.session.pop(_NEXT_KEY, None))
+    try:
+        identity = await google.identity_from_callback(request)
+        async with session_scope() as session:
+            user = await accounts.google_account(
+                session,
+                sub=identity.sub,
+                email=identity.email,
+                email_verified=identity.email_verified,
+                name=identity.name,
+                picture=identity.picture,
+            )
+            user_id = user.id
+    except GoogleSignInError as exc:
+        return _redirect(f"/login?error={exc.code}")
+    log.info("account %s signed in with Google", user_id)
+    return await _signed_in_response(request, user_id=user_id, next_path=next_path)
+
+
+def register(app: FastAPI) -> None:
+    app.add_api_route("/auth/session", session_handover, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/logout", logout_get, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/logout", logout_post, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/auth/google/start", google_start, methods=["GET"], include_in_schema=False)
+    app.add_api_route(google.CALLBACK_PATH, google_callback, methods=["GET"], include_in_schema=False)

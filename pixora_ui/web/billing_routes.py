@@ -1,0 +1,118 @@
+"""Billing HTTP routes: start Checkout, open the Customer Portal, receive Stripe webhooks.
+
+- `POST /api/create-checkout-session` (signed in, Origin checked): `{"url": …}` as JSON, or a 303
+  redirect to Stripe Checkout for a plain HTML form post.
+- `POST /api/billing/portal` (signed in, Origin checked): the same for the Customer Portal.
+- `POST /api/webhooks/stripe`: the raw body verified against `Stripe-Signature` (no cookie, no
+  Origin: Stripe's servers call it). 400 for a bad or stale signature, 200 for everything accepted
+  (also duplicates and unknown types), 503 while the subscription cannot be re-read from Stripe so
+  that Stripe delivers the event again later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from stripe import StripeError
+
+from pixora_ui.auth.current import current_user
+from pixora_ui.billing.client import PaymentsNotConfiguredError
+from pixora_ui.billing.service import (
+    AlreadySubscribedError,
+    BillingError,
+    InvalidWebhookError,
+    NoSubscriptionError,
+    PaymentProviderError,
+    create_portal_session,
+    handle_event,
+    start_checkout,
+)
+from pixora_ui.web.csrf import check_origin
+
+log = logging.getLogger("pixora.billing")
+
+MAX_WEBHOOK_BYTES = 1024 * 1024  # Stripe events are a few kilobytes
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _wants_redirect(request: Request) -> bool:
+    """A plain HTML form post (navigate the browser) rather than a fetch that reads JSON."""
+    content_type = request.headers.get("content-type", "")
+    accept = request.headers.get("accept", "")
+    is_form = content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+    return is_form and "application/json" not in accept
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=_NO_STORE)
+
+
+async def _start_redirect_flow(request: Request, make_url: Callable[[int], Awaitable[str]]) -> Response:
+    user = await current_user(request)
+    redirect = _wants_redirect(request)
+    if user is None:
+        if redirect:
+            return RedirectResponse("/login?next=/billing", status_code=303)
+        return _error(401, "unauthorized", "Sign in first.")
+    try:
+        url = await make_url(user.id)
+    except PaymentsNotConfiguredError as exc:
+        return _error(503, "payments_not_configured", str(exc))
+    except AlreadySubscribedError as exc:
+        if redirect:
+            return RedirectResponse("/billing", status_code=303)
+        return _error(409, "already_subscribed", str(exc))
+    except NoSubscriptionError as exc:
+        if redirect:
+            return RedirectResponse("/billing", status_code=303)
+        return _error(409, "no_subscription", str(exc))
+    except PaymentProviderError as exc:
+        return _error(502, "payment_provider_unavailable", str(exc))
+    except BillingError as exc:
+        return _error(400, "billing_error", str(exc))
+    if redirect:
+        return RedirectResponse(url, status_code=303, headers=_NO_STORE)
+    return JSONResponse({"url": url}, headers=_NO_STORE)
+
+
+async def create_checkout_session(request: Request, _: None = Depends(check_origin)) -> Response:
+    return await _start_redirect_flow(request, lambda user_id: start_checkout(user_id=user_id))
+
+
+async def billing_portal(request: Request, _: None = Depends(check_origin)) -> Response:
+    return await _start_redirect_flow(request, lambda user_id: create_portal_session(user_id=user_id))
+
+
+async def stripe_webhook(request: Request) -> Response:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        return _error(413, "too_large", "Webhook body too large.")
+    raw = await request.body()  # the exact bytes Stripe signed: never re-serialise
+    if len(raw) > MAX_WEBHOOK_BYTES:
+        return _error(413, "too_large", "Webhook body too large.")
+    try:
+        result = await handle_event(raw, request.headers.get("stripe-signature"))
+    except InvalidWebhookError as exc:
+        log.warning("stripe webhook refused (%s bytes from %s): %s", len(raw), _client(request), exc)
+        return _error(400, "invalid_signature", "Webhook signature verification failed.")
+    except PaymentsNotConfiguredError as exc:
+        log.warning("stripe webhook received but payments are not configured on this server")
+        return _error(503, "payments_not_configured", str(exc))
+    except StripeError as exc:
+        log.warning("stripe webhook could not re-read state from Stripe (%s); Stripe will retry", type(exc).__name__)
+        return _error(503, "retry_later", "Stripe could not be reached; deliver again later.")
+    log.info("stripe event %s (%s): %s %s", result.event_id, result.event_type, result.outcome, result.detail)
+    return JSONResponse({"received": True, "outcome": result.outcome}, headers=_NO_STORE)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def register(app: FastAPI) -> None:
+    app.add_api_route("/api/create-checkout-session", create_checkout_session, methods=["POST"])
+    app.add_api_route("/api/billing/portal", billing_portal, methods=["POST"])
+    app.add_api_route("/api/webhooks/stripe", stripe_webhook, methods=["POST"])

@@ -1,0 +1,168 @@
+"""The account journey in real headless Chromium (Playwright), against `main.py serve` in a subprocess:
+sign up → studio → sign out → a protected page sends to sign-in → sign in comes back to `next`."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "correct horse battery"
+
+pytestmark = pytest.mark.browser
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`main.py serve` on a free port with PYTEST_*/NICEGUI_* removed; yields its base URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
+    env.update({"BASE_URL": url, "DATA_DIR": str(data_dir), "LOG_LEVEL": "INFO", **(extra_env or {})})
+    log_path = data_dir.parent / "app.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "main.py"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code < 500:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the app did not start:\n" + log_path.read_text(errors="replace"))
+                time.sleep(0.25)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def app_url(isolated_env: Path) -> Iterator[str]:
+    with serve_app(isolated_env) as url:
+        yield url
+
+
+def _path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+
+            # Sign up: lands in the studio with an HttpOnly, SameSite=Lax session cookie.
+            page.goto(f"{app_url}/signup")
+            page.get_by_label("Name").fill("Ada Lovelace")
+            page.get_by_label("Email").fill("ada@example.com")
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_role("button", name="Create account").click()
+            page.wait_for_url(re.compile(r".*/studio$"))
+            assert _path(page.url) == "/studio"
+            cookies = {c["name"]: c for c in context.cookies()}
+            session = cookies["pixora_session"]
+            assert session["httpOnly"] is True
+            assert session["sameSite"] == "Lax"
+            assert session["secure"] is False  # plain http here; Secure when BASE_URL is https
+            assert "pixora_session" not in page.evaluate("document.cookie")
+            if (REPO / "pages" / "studio.py").exists():
+                expect(page.get_by_text("3 of 3 free edits left").first).to_be_visible()
+
+            # Sign out from the user menu: the cookie is gone and the session revoked.
+            page.goto(f"{app_url}/profile")
+            expect(page.get_by_text("Member since")).to_be_visible()
+            page.get_by_role("button").filter(has_text="AL").first.click()
+            page.get_by_text("Sign out", exact=True).click()
+            page.wait_for_url(f"{app_url}/")
+            assert "pixora_session" not in {c["name"] for c in context.cookies()}
+
+            # A protected page sends the anonymous visitor to sign-in, with `next`.
+            page.goto(f"{app_url}/profile")
+            page.wait_for_url(re.compile(r".*/login\?next=/profile$"))
+
+            # A wrong password is answered inline; the right one goes back to `next`.
+            page.get_by_label("Email").fill("ada@example.com")
+            page.get_by_label("Password").fill("not the password")
+            page.get_by_role("main").get_by_role("button", name="Sign in").click()
+            expect(page.get_by_text("Wrong email or password.")).to_be_visible()
+            page.get_by_label("Password").fill(PASSWORD)
+            page.get_by_label("Password").press("Enter")
+            page.wait_for_url(f"{app_url}/profile")
+            expect(page.get_by_text("Member since")).to_be_visible()
+            expect(page.get_by_label("Email")).to_have_value("ada@example.com")
+            new_session = {c["name"]: c for c in context.cookies()}["pixora_session"]
+            assert new_session["value"] != session["value"]  # a new token at every sign-in
+        finally:
+            browser.close()
+
+
+def test_google_sign_in_in_the_browser(isolated_env: Path) -> None:
+    """The real redirect dance: app → fake provider's authorize → callback with state → signed in."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, fake_oidc
+
+    with fake_oidc() as provider:
+        google_env = {
+            "GOOGLE_CLIENT_ID": CLIENT_ID,
+            "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+            "GOOGLE_DISCOVERY_URL": provider.discovery_url,
+        }
+        with serve_app(isolated_env, google_env) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(30_000)
+                page.goto(f"{url}/login?next=/profile")
+                page.get_by_role("button", name="Continue with Google").click()
+                page.wait_for_url(f"{url}/profile")
+                expect(page.get_by_label("Email")).to_have_value("grace@example.com")
+                expect(page.get_by_text("Google", exact=True)).to_be_visible()
+                assert provider.token_requests, "the app exchanged the code at the token endpoint"
+            finally:
+                browser.close()

@@ -1,0 +1,99 @@
+"""Retouch: size kept, skin changed more than eyes, global-only without faces, denoise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage import data
+
+from pixora_ui.engine import retouch as rt
+from pixora_ui.engine.tools import get_registry
+from tests.engine2.conftest import require_model
+
+
+def _grad(a: np.ndarray) -> float:
+    g = a.astype(np.float32).mean(axis=2)
+    return float(np.abs(np.diff(g, axis=0)).mean() + np.abs(np.diff(g, axis=1)).mean())
+
+
+@pytest.mark.models
+def test_skin_changes_more_than_eyes() -> None:
+    require_model("centerface")
+    from pixora_ui.engine.faces import detect_faces
+
+    image = data.astronaut()
+    faces = detect_faces(image)
+    assert faces
+    face = faces[0]
+    out, count = rt.retouch(image, strength=50)
+    assert count >= 1
+    assert out.shape == image.shape
+    assert out.dtype == np.uint8
+    baseline = rt.global_fixes(image.copy(), 0.5)
+    change = np.abs(out.astype(np.int16) - baseline.astype(np.int16)).mean(axis=2)
+    (rex, rey), (lex, ley) = face.landmarks[0], face.landmarks[1]
+    eye = np.concatenate(
+        [
+            change[round(rey) - 3 : round(rey) + 4, round(rex) - 5 : round(rex) + 6].ravel(),
+            change[round(ley) - 3 : round(ley) + 4, round(lex) - 5 : round(lex) + 6].ravel(),
+        ]
+    )
+    # Cheeks: below the eyes, beside the nose.
+    cy = round(face.y + 0.62 * face.h)
+    cheek = np.concatenate(
+        [
+            change[cy - 5 : cy + 5, round(rex) - 6 : round(rex) + 4].ravel(),
+            change[cy - 5 : cy + 5, round(lex) - 4 : round(lex) + 6].ravel(),
+        ]
+    )
+    assert cheek.mean() > 2 * eye.mean() + 0.3, (cheek.mean(), eye.mean())
+    # Skin is smoother, but not plastic: some texture stays.
+    box = (slice(cy - 5, cy + 5), slice(round(rex) - 6, round(rex) + 4))
+    before, after = _grad(baseline[box]), _grad(out[box])
+    assert 0.3 * before < after < before
+
+
+def test_without_faces_only_global_fixes_run() -> None:
+    image = data.coffee()
+    out, count = rt.retouch(image, strength=50, detector=lambda _img: [])
+    assert count == 0
+    assert out.shape == image.shape
+    assert np.array_equal(out, rt.global_fixes(image.copy(), 0.5))
+    assert not np.array_equal(out, image)
+
+
+def test_strength_zero_changes_nothing() -> None:
+    image = data.coffee()
+    out, _ = rt.retouch(image, strength=0, detector=lambda _img: [])
+    assert np.abs(out.astype(int) - image.astype(int)).max() <= 1
+
+
+def test_default_strength_is_gentle() -> None:
+    image = data.chelsea()
+    out, _ = rt.retouch(image, strength=50, detector=lambda _img: [])
+    assert np.abs(out.astype(float) - image.astype(float)).mean() < 12
+
+
+def test_rgba_keeps_alpha() -> None:
+    image = np.dstack([data.coffee(), np.full(data.coffee().shape[:2], 128, np.uint8)])
+    out, _ = rt.retouch(image, detector=lambda _img: [])
+    assert out.shape == image.shape
+    assert (out[:, :, 3] == 128).all()
+
+
+def test_denoise_reduces_noise() -> None:
+    clean = data.coffee()[:200, :200].astype(np.float32)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(clean + rng.normal(0, 12, clean.shape), 0, 255).astype(np.uint8)
+    assert rt.noise_sigma(noisy) > rt.noise_sigma(clean.astype(np.uint8))
+    out = rt.denoise(noisy, strength=50)
+    assert np.abs(out - clean).mean() < 0.7 * np.abs(noisy - clean).mean()
+
+
+def test_tools_are_registered() -> None:
+    registry = get_registry()
+    tool = registry.get("retouch")
+    assert tool.group == "enhance"
+    assert tool.costs_credit
+    assert tool.param("strength").default == 50
+    assert registry.get("denoise").group == "enhance"

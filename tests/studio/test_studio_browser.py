@@ -1,0 +1,253 @@
+"""The studio journey in real headless Chromium (Debian's chromium through Playwright's Python API).
+
+sign up → upload → remove background → compare slider moves → download (PNG with alpha) → undo →
+magic erase with a painted stroke → use the remaining credit → the upgrade dialog at the limit.
+A screenshot of each step goes to test-artifacts/studio/<viewport>/.
+
+Run with: .venv/bin/pytest -p no:nicegui -m browser tests/studio/test_studio_browser.py
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts" / "studio"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+FREE_EDITS = 3
+VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
+    env.update(
+        DATA_DIR=str(tmp_path / "data"),
+        MODELS_DIR=str(REPO / "data" / "models"),
+        FREE_EDIT_LIMIT=str(FREE_EDITS),
+        APP_ENV="test",
+        BCRYPT_ROUNDS="4",
+        LOG_JSON="false",
+        SESSION_SECRET="browser-test-" + "x" * 40,
+        BASE_URL=f"http://127.0.0.1:{port}",
+    )
+    # STUDIO_SERVER_SCRIPT lets a developer point the test at a wrapper of main.py.
+    script = os.environ.get("STUDIO_SERVER_SCRIPT", str(REPO / "main.py"))
+    log = (tmp_path / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, script, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError((tmp_path / "server.log").read_text()) from None
+            time.sleep(0.2)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _sample(tmp_path: Path) -> Path:
+    from skimage import data
+
+    path = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(path)
+    return path
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_studio_journey(server: str, tmp_path: Path, viewport: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)  # a shared 2-core machine is slow at times
+    shots = ARTIFACTS / viewport
+    shots.mkdir(parents=True, exist_ok=True)
+    width, height = VIEWPORTS[viewport]
+    phone = viewport == "phone"
+    photo = _sample(tmp_path)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+
+        def shot(name: str) -> None:
+            page.wait_for_timeout(350)
+            page.screenshot(path=str(shots / f"{name}.png"))
+
+        def tid(name: str) -> str:
+            return f'[data-testid="{name}"]'
+
+        def open_sheet(which: str) -> None:
+            panel = {"photos": "library-panel", "tools": "tools-panel"}[which]
+            if phone and not page.locator(f"{tid(panel)}.is-open").count():
+                page.click(tid(f"nav-{which}"))
+                page.wait_for_timeout(300)
+
+        def close_sheets() -> None:
+            for which, panel in (("photos", "library-panel"), ("tools", "tools-panel")):
+                if phone and page.locator(f"{tid(panel)}.is-open").count():
+                    page.click(tid(f"nav-{which}"))
+                    page.wait_for_timeout(300)
+
+        def open_tool(tool: str) -> None:
+            open_sheet("tools")
+            if page.locator(tid("apply-" + tool)).is_hidden():
+                page.locator(f"{tid('tool-' + tool)} .q-item").first.click()
+            expect(page.locator(tid("apply-" + tool))).to_be_visible()
+
+        def apply(tool: str) -> None:
+            open_tool(tool)
+            page.click(tid("apply-" + tool))
+
+        # 1. Sign up.
+        page.goto(f"{server}/signup?next=/studio")
+        page.fill('[data-testid="name"] input, input[aria-label="Name"]', "Ada")
+        page.get_by_label("Email").fill("ada@example.com")
+        page.get_by_label("Password", exact=False).first.fill("correct horse battery")
+        shot("01-signup")
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_url("**/studio**")
+        started = time.monotonic()
+        expect(page.locator(tid("studio"))).to_be_visible()
+        expect(page.get_by_text("Start with a photo")).to_be_visible()
+        usable_s = time.monotonic() - started
+        shot("02-studio-empty")
+
+        # 2. Upload the sample photo.
+        open_sheet("photos")
+        page.locator(".pixora-upload input[type=file]").set_input_files(str(photo))
+        after = page.locator('[data-testid="canvas-after"]')
+        expect(after).to_be_visible()
+        page.wait_for_function(
+            "() => { const i = document.querySelector('[data-testid=canvas-after]'); "
+            "return i && i.complete && i.naturalWidth > 0; }"
+        )
+        expect(page.get_by_text(f"{FREE_EDITS} of {FREE_EDITS} free edits left").first).to_be_attached()
+        shot("03-uploaded")
+        original = after.get_attribute("src")
+
+        # 3. Remove the background.
+        apply("remove-bg")
+        expect(page.locator(tid("job-panel"))).to_be_visible()
+        expect(page.locator(tid("version-1"))).to_be_attached(timeout=120_000)
+        expect(page.locator(tid("job-title"))).to_contain_text("done")
+        page.wait_for_function(
+            "() => { const i = document.querySelector('[data-testid=canvas-after]'); "
+            "return i && i.complete && i.naturalWidth > 0; }"
+        )
+        assert after.get_attribute("src") != original
+        shot("04-background-removed")
+
+        # 4. The compare slider moves.
+        close_sheets()
+        if phone:
+            page.click(tid("nav-compare"))
+        else:
+            page.click(tid("compare-toggle"))
+        handle = page.locator(tid("compare-handle"))
+        expect(handle).to_be_visible()
+        before_split = float(handle.get_attribute("data-split") or 0)
+        box = handle.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] - 80, box["y"] + box["height"] / 2, steps=8)
+        page.mouse.up()
+        after_split = float(handle.get_attribute("data-split") or 0)
+        assert after_split < before_split - 0.05, (before_split, after_split)
+        shot("05-compare")
+        if phone:
+            page.click(tid("nav-compare"))
+        else:
+            page.click(tid("compare-toggle"))
+
+        # 5. Download: a PNG with alpha, named after what was done.
+        page.click(tid("nav-download") if phone else tid("download"))
+        expect(page.locator(tid("download-name"))).to_contain_text("astronaut-remove-bg.png")
+        shot("06-download-dialog")
+        with page.expect_download() as info:
+            page.click(tid("download-go"))
+        download = info.value
+        assert download.suggested_filename == "astronaut-remove-bg.png"
+        saved = tmp_path / "download.png"
+        download.save_as(saved)
+        image = Image.open(io.BytesIO(saved.read_bytes()))
+        assert image.format == "PNG" and image.mode == "RGBA"
+        assert image.getchannel("A").getextrema()[0] == 0  # some pixels are transparent
+
+        # 6. Undo goes back to the original.
+        close_sheets()
+        page.locator(tid("canvas")).click(position={"x": 5, "y": 5})
+        page.keyboard.press("Control+z")
+        expect(after).to_have_attribute("src", original or "")
+        shot("07-undo")
+
+        # 7. Magic erase with a painted stroke.
+        open_tool("erase")
+        expect(page.locator(tid("erase-panel"))).to_be_visible()
+        close_sheets()
+        canvas_box = page.locator(tid("canvas")).bounding_box()
+        assert canvas_box is not None
+        cx, cy = canvas_box["x"] + canvas_box["width"] / 2, canvas_box["y"] + canvas_box["height"] / 2
+        page.mouse.move(cx - 40, cy - 30)
+        page.mouse.down()
+        page.mouse.move(cx + 40, cy + 10, steps=12)
+        page.mouse.up()
+        shot("08-mask-painted")
+        expect(page.locator(tid("mask-status"))).to_contain_text("1 stroke")
+        page.click(tid("erase-apply"))
+        expect(page.locator(tid("version-2"))).to_be_attached(timeout=120_000)
+        shot("09-erased")
+
+        # 8. Use the remaining credit, then the next AI edit opens the upgrade dialog.
+        apply("remove-bg")
+        expect(page.locator(tid("version-3"))).to_be_attached(timeout=120_000)
+        expect(page.get_by_text(f"0 of {FREE_EDITS} free edits left").first).to_be_attached()
+        shot("10-credits-used")
+        apply("remove-bg")
+        expect(page.get_by_text("Upgrade to Pro").first).to_be_visible()
+        shot("11-upgrade-dialog")
+        (shots / "timings.txt").write_text(f"studio usable after sign-up redirect: {usable_s:.2f} s\n")
+        browser.close()
