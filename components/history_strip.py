@@ -155,7 +155,9 @@ class HistoryStrip:
                     ui.element("div")
                     .classes(classes)
                     .on("click", lambda v=version.id: self._on_select(v))
-                    .props(f'title="{version.label}" data-version="{index}"')
+                    .props(
+                        f'title="{version.label}: click to view; the next edit starts from it" data-version="{index}"'
+                    )
                     .mark(f"version-{index}")
                     .props("data-testid=" + f"version-{index}")
                 ):

@@ -7,7 +7,7 @@ content) and pixel count again and says what was wrong, inline, per file.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nicegui import events, ui
@@ -15,6 +15,7 @@ from nicegui import events, ui
 from components import theme
 from pixora_ui.services import studio
 from pixora_ui.settings import get_settings
+from pixora_ui.web.body_limit import UPLOAD_MAX_FILES
 
 UPLOAD_CSS = """
 .pixora-upload { width: 100%; box-shadow: none !important; background: transparent !important; }
@@ -62,10 +63,18 @@ if (!window.pixoraPaste) {
 
 
 class UploadZone:
-    def __init__(self, *, user_id: int, on_uploaded: Callable[[studio.PhotoCard], Any]) -> None:
+    def __init__(
+        self,
+        *,
+        user_id: int,
+        on_uploaded: Callable[[studio.PhotoCard], Any],
+        still_signed_in: Callable[[], Awaitable[bool]],
+    ) -> None:
         settings = get_settings()
         self.user_id = user_id
         self._on_uploaded = on_uploaded
+        # Re-checks the session before storing anything: a tab left open after sign-out stores nothing.
+        self._still_signed_in = still_signed_in
         self.busy = 0
         ui.add_css(UPLOAD_CSS)
         hint = f"JPEG, PNG, WebP, HEIC · up to {settings.max_upload_mb} MB and {settings.max_pixels_mp:g} MP"
@@ -75,7 +84,7 @@ class UploadZone:
                     multiple=True,
                     auto_upload=True,
                     max_file_size=settings.max_upload_bytes,
-                    max_files=20,
+                    max_files=UPLOAD_MAX_FILES,
                     on_upload=self._handle,
                     on_rejected=self._rejected,
                 )
@@ -119,6 +128,8 @@ class UploadZone:
         if e.file.size() > settings.max_upload_bytes:
             size_mb = e.file.size() / (1024 * 1024)
             self._message(f"{name}: {size_mb:.0f} MB is over the {settings.max_upload_mb} MB limit.", error=True)
+            return
+        if not await self._still_signed_in():
             return
         self.busy += 1
         try:

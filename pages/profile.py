@@ -9,7 +9,7 @@ from nicegui import ui
 
 from components import theme
 from components.frame import avatar, frame
-from pages.guard import signed_in, viewer_of
+from pages.guard import signed_in, still_signed_in, viewer_of
 from pages.login import error_banner, show_error
 from pixora_ui.auth import accounts
 from pixora_ui.auth.current import CurrentUser
@@ -54,6 +54,8 @@ def _account_section(user: CurrentUser) -> None:
             )
 
             async def save_name() -> None:
+                if not await still_signed_in(user.id):
+                    return
                 try:
                     saved = await accounts.update_name(user_id=user.id, name=name.value or "")
                 except AccountError as exc:
@@ -114,6 +116,8 @@ def _password_section(user: CurrentUser) -> None:
         )
 
         async def change() -> None:
+            if not await still_signed_in(user.id):
+                return
             button.disable()
             try:
                 await accounts.change_password(
@@ -143,6 +147,8 @@ def _sessions_section(request: Request, user: CurrentUser) -> None:
         )
 
         async def everywhere() -> None:
+            if not await still_signed_in(user.id):
+                return
             await accounts.sign_out_everywhere(user_id=user.id)
             ui.navigate.to(await accounts.begin_sign_out(request))
 
@@ -165,6 +171,8 @@ def _danger_section(request: Request, user: CurrentUser) -> None:
             async def delete() -> None:
                 if (confirm.value or "").strip().lower() != user.email:
                     show_error(banner, "Type your email exactly to confirm.")
+                    return
+                if not await still_signed_in(user.id):
                     return
                 delete_button.disable()
                 try:

@@ -7,12 +7,15 @@ URLs; every update of the page is a small in-place change.
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 import uuid
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import ElementFilter, ui
+from nicegui import ElementFilter, background_tasks, ui
 
 from components import theme
 from components.compare_view import CompareView
@@ -25,7 +28,7 @@ from components.shortcuts import shortcuts_dialog
 from components.tool_palette import INSTANT_FEEDBACK_JS, ToolPalette
 from components.upgrade_dialog import open_upgrade_dialog
 from components.upload_zone import UploadZone
-from pages.guard import signed_in, viewer_of
+from pages.guard import signed_in, still_signed_in, viewer_of
 from pixora_ui.auth.current import CurrentUser
 from pixora_ui.billing.service import payments_enabled
 from pixora_ui.services import studio
@@ -33,7 +36,9 @@ from pixora_ui.services.plans import Usage
 from pixora_ui.services.usage import LIMIT_MESSAGE
 
 ERASE_TOOL = "erase"
+LIBRARY_PAGE = 30  # photos per "Show more": one update stays far below 256 KB
 BOX_TOOLS = frozenset({"crop", "expand"})
+RESUBMIT_WINDOW_S = 5.0  # an identical apply this soon after reuses the idempotency key: one credit
 
 STUDIO_CSS = """
 .pixora-studio { display: grid; grid-template-columns: 280px minmax(0, 1fr) 360px; height: calc(100dvh - 56px);
@@ -94,9 +99,15 @@ class StudioPage:
         self.palette: ToolPalette | None = None
         self.ready = False  # set once the parts built after connecting exist
         self.rename: ui.dialog | None = None
+        self.more_button: ui.button | None = None
+        self.crop_token = 0
+        self.shown = 0
         self.rename_target: str | None = None
         self.prompt: PromptBox | None = None
         self.last_request: tuple[str, dict[str, Any], str | None] | None = None
+        self.in_flight: set[tuple[str, str]] = set()  # (photo version, tool) being submitted
+        # (fingerprint, when, idempotency key, job id) of the last submit
+        self.recent_submit: tuple[str, float, str, str | None] | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -131,7 +142,11 @@ class StudioPage:
             .props("data-testid=library-panel") as self.left
         ):
             self._sheet_head("Your photos", "left")
-            self.upload = UploadZone(user_id=self.user.id, on_uploaded=self._uploaded)
+            self.upload = UploadZone(
+                user_id=self.user.id,
+                on_uploaded=self._uploaded,
+                still_signed_in=lambda: still_signed_in(self.user.id),
+            )
             with ui.row().classes("w-full items-center justify-between px-1"):
                 ui.label("Library").classes(f"text-xs uppercase tracking-wider font-semibold {theme.MUTED}")
                 self.count = ui.label("").classes(f"text-xs {theme.MUTED}")
@@ -265,7 +280,8 @@ class StudioPage:
         with self.tools_box:
             self.prompt = PromptBox(on_submit=self.apply_prompt)
             self.palette = ToolPalette(
-                studio.tool_cards(),
+                # The prompt has its own box above the palette.
+                [c for c in studio.tool_cards() if c.name != studio.PROMPT_TOOL],
                 on_apply=self.apply_tool,
                 on_open=self._tool_opened,
                 on_change=self._params_changed,
@@ -331,34 +347,55 @@ class StudioPage:
         self._render_library()
 
     def _render_library(self) -> None:
+        """The first page of the library; "Show more" appends the next (keeps each update small)."""
         self.library.clear()
         self.count.set_text(f"{len(self.photos)} photo{'s' if len(self.photos) != 1 else ''}" if self.photos else "")
+        self.shown = 0
         with self.library:
             if not self.photos:
                 ui.label("No photos yet. Drop some above.").classes(f"text-sm {theme.MUTED} px-1 py-2")
-            for index, photo in enumerate(self.photos):
-                classes = "pixora-photo w-full" + (" is-open" if photo.id == self.root_id else "")
-                with (
-                    ui.element("div")
-                    .classes(classes)
-                    .on("click", lambda p=photo.id: self.open_photo(p))
-                    .props(f'data-photo="{photo.id}"')
-                    .mark(f"photo-{index}")
-                    .props("data-testid=" + f"photo-{index}")
-                ):
-                    ui.element("img").props(f'src="{photo.preview_url}" loading="lazy" alt="" draggable="false"')
-                    with ui.column().classes("gap-0 grow min-w-0"):
-                        ui.label(photo.name).classes("text-sm font-medium truncate w-full")
-                        edits = (
-                            f" · {photo.versions} edit{'s' if photo.versions != 1 else ''}" if photo.versions else ""
-                        )
-                        ui.label(f"{photo.created_at:%d %b %Y}{edits}").classes(f"text-xs {theme.MUTED}")
-                    with ui.button(icon="more_vert").props("flat round dense size=sm").on("click.stop", lambda: None):
-                        with ui.menu():
-                            ui.menu_item("Rename", on_click=lambda p=photo: self._rename_dialog(p.id, p.name))
-                            ui.menu_item("Delete", on_click=lambda p=photo: self.delete_photo(p.id)).mark(
-                                f"delete-photo-{index}"
-                            ).props("data-testid=" + f"delete-photo-{index}")
+        self._more_photos()
+
+    def _more_photos(self) -> None:
+        if self.more_button is not None and not self.more_button.is_deleted:
+            self.more_button.delete()
+        self.more_button = None
+        start, end = self.shown, min(len(self.photos), self.shown + LIBRARY_PAGE)
+        with self.library:
+            for index in range(start, end):
+                self._photo_row(index, self.photos[index])
+            if end < len(self.photos):
+                self.more_button = (
+                    ui.button(f"Show more ({len(self.photos) - end})", on_click=self._more_photos)
+                    .props("flat no-caps dense")
+                    .classes("w-full")
+                    .mark("library-more")
+                    .props("data-testid=library-more")
+                )
+        self.shown = end
+
+    def _photo_row(self, index: int, photo: studio.PhotoCard) -> None:
+        classes = "pixora-photo w-full" + (" is-open" if photo.id == self.root_id else "")
+        with (
+            ui.element("div")
+            .classes(classes)
+            .on("click", lambda p=photo.id: self.open_photo(p))
+            .props(f'data-photo="{photo.id}"')
+            .mark(f"photo-{index}")
+            .props("data-testid=" + f"photo-{index}")
+        ):
+            ui.element("img").props(f'src="{photo.preview_url}" loading="lazy" alt="" draggable="false"')
+            with ui.column().classes("gap-0 grow min-w-0"):
+                ui.label(photo.name).classes("text-sm font-medium truncate w-full")
+                edits = f" · {photo.versions} edit{'s' if photo.versions != 1 else ''}" if photo.versions else ""
+                ui.label(f"{photo.created_at:%d %b %Y}{edits}").classes(f"text-xs {theme.MUTED}")
+            # The menu button must not also open the photo; stopping the click needs no server round trip.
+            with ui.button(icon="more_vert").props("flat round dense size=sm").on("click.stop", js_handler="() => {}"):
+                with ui.menu():
+                    ui.menu_item("Rename", on_click=lambda p=photo: self._rename_dialog(p.id, p.name))
+                    ui.menu_item("Delete", on_click=lambda p=photo: self.delete_photo(p.id)).mark(
+                        f"delete-photo-{index}"
+                    ).props("data-testid=" + f"delete-photo-{index}")
 
     async def _uploaded(self, card: studio.PhotoCard) -> None:
         self.photos = [card, *[p for p in self.photos if p.id != card.id]]
@@ -436,6 +473,8 @@ class StudioPage:
             self._show_current()
 
     async def delete_version(self, version_id: str) -> None:
+        if not await still_signed_in(self.user.id):
+            return
         version = self.history.by_id(version_id)
         if version is None or self.root_id is None:
             return
@@ -454,6 +493,8 @@ class StudioPage:
             await self._delete_photo(root_id)
 
     async def _delete_photo(self, root_id: str) -> None:
+        if not await still_signed_in(self.user.id):
+            return
         photo = next((p for p in self.photos if p.id == root_id), None)
         try:
             ids = await studio.delete_photo(self.user.id, root_id)
@@ -472,6 +513,8 @@ class StudioPage:
 
     def _undo_toast(self, text: str, ids: list[str], *, reopen: tuple[str, str | None]) -> None:
         async def undo() -> None:
+            if not await still_signed_in(self.user.id):
+                return
             restored = await studio.restore(self.user.id, ids)
             if restored:
                 await self.reload_library()
@@ -543,6 +586,8 @@ class StudioPage:
         target = self.rename_target
         if target is None or self.rename is None:
             return
+        if not await still_signed_in(self.user.id):
+            return
         try:
             new_name = await studio.rename_photo(self.user.id, target, self.rename_field.value or "")
         except studio.StudioError as exc:
@@ -573,16 +618,32 @@ class StudioPage:
             self.palette.close()
 
     def _params_changed(self, tool: str, _values: dict[str, Any]) -> None:
-        if tool in BOX_TOOLS:
+        if tool in BOX_TOOLS or tool == studio.SMART_CROP_TOOL:
             self._update_overlay()
 
     def _update_overlay(self) -> None:
         version = self.history.current
         tool = self.palette.open_tool if self.palette else None
         box = None
+        self.crop_token += 1  # a smart-crop preview still on its way is for an older state
         if version is not None and self.palette is not None and tool in BOX_TOOLS:
             box = studio.preview_box(tool, self.palette.values(tool), width=version.width, height=version.height)
         self.canvas.set_overlay(box)
+        if version is not None and self.palette is not None and tool == studio.SMART_CROP_TOOL:
+            background_tasks.create(
+                self._smart_crop_preview(self.crop_token, version, self.palette.values(tool)),
+                name="smart-crop preview",
+            )
+
+    async def _smart_crop_preview(self, token: int, version: studio.VersionCard, params: dict[str, Any]) -> None:
+        await asyncio.sleep(0.4)  # typing a size fires a change per key: only the last one runs the engine
+        if token != self.crop_token:
+            return
+        box = await studio.smart_crop_preview(
+            self.user.id, asset_id=version.id, params=params, width=version.width, height=version.height
+        )
+        if token == self.crop_token and box is not None and not self.canvas.is_deleted:
+            self.canvas.set_overlay(box)
 
     def _needs_upgrade(self, costs_credit: bool) -> bool:
         if costs_credit and self.usage.exhausted:
@@ -590,7 +651,29 @@ class StudioPage:
             return True
         return False
 
+    def _claim(self, tool: str) -> tuple[str, str] | None:
+        """Mark a submit for the current photo and tool as in flight; None when one already is.
+
+        Keyboard shortcuts bypass the browser's click lock, so the page itself drops the second apply."""
+        version = self.history.current
+        flight = (version.id if version else "", tool)
+        if flight in self.in_flight:
+            return None
+        self.in_flight.add(flight)
+        return flight
+
     async def apply_tool(self, tool: str, params: dict[str, Any], provider: str | None) -> None:
+        flight = self._claim(tool)
+        if flight is None:
+            return
+        try:
+            await self._apply_tool(tool, params, provider)
+        finally:
+            self.in_flight.discard(flight)
+
+    async def _apply_tool(self, tool: str, params: dict[str, Any], provider: str | None) -> None:
+        if not await still_signed_in(self.user.id):
+            return
         version = self.history.current
         card = self.palette.cards.get(tool) if self.palette else None
         if version is None or card is None:
@@ -621,6 +704,17 @@ class StudioPage:
         await self._submit(version.id, tool, params, provider, label=card.label)
 
     async def apply_prompt(self, text: str) -> None:
+        flight = self._claim(studio.PROMPT_TOOL)
+        if flight is None:
+            return
+        try:
+            await self._apply_prompt(text)
+        finally:
+            self.in_flight.discard(flight)
+
+    async def _apply_prompt(self, text: str) -> None:
+        if not await still_signed_in(self.user.id):
+            return
         version = self.history.current
         if version is None:
             ui.notify("Open a photo first", type="warning")
@@ -643,6 +737,7 @@ class StudioPage:
     async def _submit(
         self, asset_id: str, tool: str, params: dict[str, Any], provider: str | None, *, label: str
     ) -> None:
+        key = self._idempotency_key(asset_id, tool, params, provider)
         try:
             state = await studio.submit_edit(
                 self.user.id,
@@ -650,7 +745,7 @@ class StudioPage:
                 tool=tool,
                 params=params,
                 provider=provider,
-                idempotency_key=uuid.uuid4().hex,
+                idempotency_key=key,
             )
         except studio.LimitReachedError:
             self.jobs.hide()
@@ -660,6 +755,8 @@ class StudioPage:
         except studio.StudioError as exc:
             self.jobs.show(studio.JobState(id="", tool_label=label, status="failed", error=str(exc)))
             return
+        if self.recent_submit is not None and self.recent_submit[2] == key:
+            self.recent_submit = (*self.recent_submit[:3], state.id)
         self.my_jobs[state.id] = asset_id
         self.active_job = state.id
         self.jobs.show(state)
@@ -668,8 +765,23 @@ class StudioPage:
         if state.finished:
             await self._job_changed(state)
 
+    def _idempotency_key(self, asset_id: str, tool: str, params: dict[str, Any], provider: str | None) -> str:
+        """The same key for the same edit of the same photo asked again within a few seconds (a double
+        press): the server then answers with the first job instead of charging a second credit."""
+        fingerprint = json.dumps([asset_id, tool, params, provider], sort_keys=True, default=str)
+        now = time.monotonic()
+        recent = self.recent_submit
+        if recent is not None and recent[0] == fingerprint and now - recent[1] < RESUBMIT_WINDOW_S:
+            key = recent[2]
+        else:
+            key = uuid.uuid4().hex
+        self.recent_submit = (fingerprint, now, key, recent[3] if recent and recent[2] == key else None)
+        return key
+
     async def cancel_job(self) -> None:
         if self.active_job is None:
+            return
+        if not await still_signed_in(self.user.id):
             return
         try:
             state = await studio.cancel_edit(self.user.id, self.active_job)
@@ -691,6 +803,8 @@ class StudioPage:
         if not state.finished:
             return
         self.my_jobs.pop(state.id, None)
+        if state.status in {"failed", "cancelled"} and self.recent_submit and self.recent_submit[3] == state.id:
+            self.recent_submit = None  # trying again after a failure or a cancel is a new job
         await self._refresh_usage()
         if state.status == "succeeded" and state.result_asset_id and self.root_id:
             self.painter.clear()

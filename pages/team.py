@@ -5,13 +5,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from components import theme
 from components.frame import frame
-from pages.guard import signed_in, viewer_of
+from pages.guard import signed_in, still_signed_in, viewer_of
 from pixora_ui.auth.current import CurrentUser
 from pixora_ui.services import teams
 from pixora_ui.services.teams import TeamError, TeamView
@@ -43,9 +46,12 @@ async def _render(body: ui.column, user: CurrentUser) -> None:
             _team(body, user, team)
 
 
-async def _attempt(action: object, success: str, body: ui.column, user: CurrentUser) -> None:
+async def _attempt(action: Coroutine[Any, Any, object], success: str, body: ui.column, user: CurrentUser) -> None:
+    if not await still_signed_in(user.id):
+        action.close()  # never started: the session behind this page is gone
+        return
     try:
-        await action  # type: ignore[misc]
+        await action
     except TeamError as exc:
         ui.notify(str(exc), type="negative")
         return
@@ -198,6 +204,8 @@ async def join_page(request: Request, token: str = "") -> RedirectResponse | Non
                 ).classes(theme.MUTED)
 
                 async def accept() -> None:
+                    if not await still_signed_in(user.id):
+                        return
                     try:
                         name = await teams.join(user_id=user.id, token=token)
                     except TeamError as exc:

@@ -193,6 +193,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="main.py bench", description="Benchmark the local tools.")
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per case (at least 3; default 3)")
     parser.add_argument("--only", action="append", default=[], help="only cases whose label contains this")
+    parser.add_argument(
+        "--module", action="append", default=[], help="only cases from modules whose name contains this (e.g. part1)"
+    )
     parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated sizes (default: 1 MP,12 MP)")
     parser.add_argument("--photo", default="astronaut", help="scikit-image sample photo (default: astronaut)")
     args = parser.parse_args(argv[1:] if argv[:1] == ["--"] else argv)
@@ -211,6 +214,8 @@ def main(argv: list[str]) -> int:
     for module_name, case in all_cases():
         if args.only and not any(word in case.label for word in args.only):
             continue
+        if args.module and not any(word in module_name for word in args.module):
+            continue
         available, reason = case.available()
         for size in (s for s in sizes if s in case.sizes):
             if not available:
@@ -221,8 +226,10 @@ def main(argv: list[str]) -> int:
             print(_row(case, measurement), flush=True)
     notes = [
         f"- {case.label}: {case.note}"
-        for _, case in all_cases()
-        if case.note and (not args.only or any(word in case.label for word in args.only))
+        for module_name, case in all_cases()
+        if case.note
+        and (not args.only or any(word in case.label for word in args.only))
+        and (not args.module or any(word in module_name for word in args.module))
     ]
     if notes:
         print("\nNotes:")

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     set_plan.add_argument("email")
     set_plan.add_argument("plan", choices=("free", "pro", "team"))
 
-    bench = commands.add_parser("bench", help="benchmark the local tools and print a table")
+    bench = commands.add_parser("bench", help="benchmark the local tools and print a table", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
     return parser
 
@@ -131,7 +131,11 @@ def _cmd_admin(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str], *, run_server: Callable[..., None]) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    # The benchmark takes its own options (`main.py bench --repeats 5`); every other command is strict.
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         settings = get_settings()
     except SettingsError as exc:
@@ -153,5 +157,5 @@ def main(argv: Sequence[str], *, run_server: Callable[..., None]) -> int:
         return _cmd_admin(args)
     from pixora_ui.bench import main as bench_main
 
-    bench_exit: int = bench_main(args.rest)
+    bench_exit: int = bench_main([*extra, *args.rest])
     return bench_exit

@@ -21,20 +21,28 @@ _STANDARD_ATTRS = frozenset(
 )
 
 
-class SecretMasker(logging.Filter):
+class SecretMasker:
+    """Replaces known secret values with *** in a fully formatted line (tracebacks and extras included)."""
+
     def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
         self._secrets = [s for s in secrets if len(s) >= 6]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self._secrets:
-            message = record.getMessage()
-            masked = message
-            for secret in self._secrets:
-                masked = masked.replace(secret, "***")
-            if masked != message:
-                record.msg, record.args = masked, None
-        return True
+    def mask(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+class MaskingFormatter(logging.Formatter):
+    """Wraps a formatter so that nothing it produces can carry a secret."""
+
+    def __init__(self, inner: logging.Formatter, masker: SecretMasker) -> None:
+        super().__init__()
+        self._inner = inner
+        self._masker = masker
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self._masker.mask(self._inner.format(record))
 
 
 class JsonFormatter(logging.Formatter):
@@ -86,8 +94,8 @@ def configure_logging(settings: Settings) -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stdout)
     handler._pixora = True  # type: ignore[attr-defined]
-    handler.setFormatter(JsonFormatter() if settings.log_json else PlainFormatter())
-    handler.addFilter(SecretMasker(secret_values(settings)))
+    inner: logging.Formatter = JsonFormatter() if settings.log_json else PlainFormatter()
+    handler.setFormatter(MaskingFormatter(inner, SecretMasker(secret_values(settings))))
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     for noisy in ("httpx", "httpcore", "PIL", "alembic.runtime.migration", "stripe"):

@@ -75,6 +75,8 @@ class Settings:
     host: str = "0.0.0.0"  # noqa: S104 - a server binds to all interfaces by default
     port: int = 8080
     base_url: str = "http://localhost:8080"
+    # Proxies whose X-Forwarded-For/-Proto headers are trusted (client address for lockout, https).
+    forwarded_allow_ips: str = "127.0.0.1"
     data_dir: Path = Path("data")
     models_dir_override: Path | None = None
     database_url: str = ""
@@ -263,6 +265,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         host=_str(e, "HOST", "0.0.0.0"),  # noqa: S104
         port=_int(e, "PORT", 8080),
         base_url=_str(e, "BASE_URL", "http://localhost:8080").rstrip("/"),
+        forwarded_allow_ips=_str(e, "FORWARDED_ALLOW_IPS", "127.0.0.1"),
         data_dir=Path(_str(e, "DATA_DIR", "data")).expanduser().resolve(),
         models_dir_override=Path(e["MODELS_DIR"]).expanduser().resolve() if e.get("MODELS_DIR", "").strip() else None,
         database_url=_normalise_database_url(_str(e, "DATABASE_URL")),

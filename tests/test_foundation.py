@@ -119,3 +119,33 @@ def test_ui_modules_import_only_services(folder: str) -> None:
                 assert not any(name == f or name.startswith(f + ".") or root == f for f in UI_FORBIDDEN), (
                     f"{path.relative_to(REPO)} imports {name}: pages and components must call services"
                 )
+
+
+def test_secrets_never_reach_the_log_even_in_tracebacks_and_extras(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from pixora_ui.logs import configure_logging
+
+    secret = "sk_live_" + "S3cr3t" * 4
+    settings = load_settings({"STRIPE_SECRET_KEY": secret, "LOG_JSON": "true"}, dotenv=False)
+    configure_logging(settings)
+    log = logging.getLogger("pixora.test")
+    log.warning("calling stripe with %s", secret, extra={"key": secret})
+    try:
+        raise RuntimeError(f"bad key {secret}")
+    except RuntimeError:
+        log.exception("stripe failed")
+    out = capsys.readouterr().out
+    assert "stripe failed" in out and "calling stripe with ***" in out
+    assert secret not in out
+
+
+def test_fast_lane_matches_whole_path_segments_only() -> None:
+    from pixora_ui.web.fastlane import FAST_PREFIXES, _matches
+
+    assert _matches("/api/usage", FAST_PREFIXES)
+    assert _matches("/api/jobs/abc/cancel", FAST_PREFIXES)
+    assert _matches("/media/0123/preview", FAST_PREFIXES)
+    assert not _matches("/api/usage-x", FAST_PREFIXES)
+    assert not _matches("/api/jobsfoo", FAST_PREFIXES)
+    assert not _matches("/mediax", FAST_PREFIXES)

@@ -16,11 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from db.models import PLAN_FREE, ROLE_OWNER, Asset, User
+from db.models import PLAN_FREE, ROLE_OWNER, User
 from db.session import session_scope
 from pixora_ui.auth import lockout, passwords, sessions, tickets
 from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
 from pixora_ui.auth.redirects import safe_next
+from pixora_ui.billing.service import BillingError, cancel_subscription_for_user
+from pixora_ui.services.assets import delete_all_assets
 from pixora_ui.services.plans import apply_plan
 from pixora_ui.settings import get_settings
 
@@ -202,6 +204,16 @@ async def google_account(
                 "This email is already linked to a different Google account.", code="google_conflict"
             )
         # Google has verified the address, so the existing account is the same person: link, don't duplicate.
+        if user.password_hash is not None:
+            # Sign-up never proves the email, so the password may be a squatter's (pre-account takeover):
+            # only the verified owner keeps access. They can set a new password on /profile.
+            user.password_hash = None
+            revoked = await sessions.revoke_all(session, user_id=user.id)
+            log.warning(
+                "account %s linked to Google by its verified email: password cleared, %s session(s) revoked",
+                user.id,
+                revoked,
+            )
         user.google_sub = sub
         if not user.avatar_url:
             user.avatar_url = _picture(picture)
@@ -270,46 +282,7 @@ async def sign_out_everywhere(*, user_id: int) -> int:
 # --- deletion ---------------------------------------------------------------------------------
 
 
-async def _delete_assets(session: AsyncSession, *, owner_id: int) -> None:
-    try:
-        from pixora_ui.services.assets import delete_all_assets
-    except ImportError:
-        await _delete_asset_files(session, owner_id=owner_id)
-        return
-    await delete_all_assets(session, owner_id=owner_id)
-
-
-async def _delete_asset_files(session: AsyncSession, *, owner_id: int) -> None:
-    """Remove the owner's stored files that no other user's asset refers to (rows go by cascade)."""
-    from pixora_ui.storage.factory import get_storage
-
-    rows = (
-        await session.execute(
-            select(Asset.storage_backend, Asset.storage_key, Asset.preview_key).where(Asset.owner_id == owner_id)
-        )
-    ).all()
-    for backend, key, preview in rows:
-        for stored in (key, preview):
-            if not stored:
-                continue
-            shared = await session.scalar(
-                select(Asset.id)
-                .where(Asset.owner_id != owner_id)
-                .where((Asset.storage_key == stored) | (Asset.preview_key == stored))
-                .limit(1)
-            )
-            if shared is None:
-                try:
-                    await get_storage(backend).delete(stored)
-                except Exception:  # a missing backend must not keep the account alive
-                    log.warning("could not delete a stored file of a deleted account", exc_info=True)
-
-
 async def _cancel_subscription(session: AsyncSession, *, user: User) -> None:
-    try:
-        from pixora_ui.billing.service import BillingError, cancel_subscription_for_user
-    except ImportError:
-        return
     try:
         await cancel_subscription_for_user(session, user=user)
     except BillingError as exc:
@@ -326,7 +299,7 @@ async def delete_account(*, user_id: int) -> None:
             return
         await _cancel_subscription(session, user=user)
     async with session_scope() as session:
-        await _delete_assets(session, owner_id=user_id)
+        await delete_all_assets(session, owner_id=user_id)
         owner = await session.get(User, user_id)
         if owner is not None and owner.role == ROLE_OWNER:
             # The shared subscription ends with its owner: members go back to Free, keeping their photos.

@@ -1,8 +1,10 @@
 """Password reset: a single-use token, stored hashed, valid one hour, mailed as a link.
 
 Asking for a reset gives the same answer, and takes the same path, whether or not the email has
-an account: the mail goes out in the background. Using the link sets the new password, uses up
-every open reset link of the account and signs out every session.
+an account: the mail goes out in the background. At most `RESET_MAX_MAILS` requests per email
+address within `RESET_WINDOW` are honoured (counted whether or not the address has an account, so the
+limit reveals nothing either), so the form cannot be used to flood someone's mailbox. Using the link
+sets the new password, uses up every open reset link of the account and signs out every session.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 
-from db.models import PasswordReset, User
+from db.models import LoginAttempt, PasswordReset, User
 from db.session import session_scope
 from pixora_ui.auth import lockout, mailer, passwords, sessions
 from pixora_ui.auth.accounts import normalise_email
@@ -25,6 +27,13 @@ from pixora_ui.settings import get_settings
 log = logging.getLogger("pixora.auth")
 
 RESET_TTL = timedelta(hours=1)
+RESET_MAX_MAILS = 5
+RESET_WINDOW = timedelta(minutes=15)
+
+
+def throttle_key(address: str) -> str:
+    """The rate-limit counter of one email address (rows in the lockout table, apart from its keys)."""
+    return f"reset:{address}"
 
 
 def _mail_text(name: str, link: str) -> str:
@@ -52,7 +61,17 @@ async def request_reset(*, email: str) -> None:
         return
     token = secrets.token_urlsafe(32)
     now = now_utc()
+    key = throttle_key(address)
     async with session_scope() as session:
+        await session.execute(
+            delete(LoginAttempt).where(LoginAttempt.key == key, LoginAttempt.created_at <= now - RESET_WINDOW)
+        )
+        recent = await session.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.key == key))
+        if (recent or 0) >= RESET_MAX_MAILS:
+            log.info("password reset request refused: too many for one address within %s", RESET_WINDOW)
+            return
+        # Only honoured requests count: a flood of refused ones must not keep the owner locked out for good.
+        session.add(LoginAttempt(key=key, created_at=now))
         row = (await session.execute(select(User.id, User.name).where(User.email == address))).first()
         if row is not None:
             session.add(

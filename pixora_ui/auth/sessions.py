@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -62,18 +62,9 @@ async def create_session(session: AsyncSession, *, user_id: int, user_agent: str
     return token
 
 
-async def find_session_id(session: AsyncSession, *, token: str) -> int | None:
-    found: int | None = await session.scalar(select(UserSession.id).where(UserSession.token_hash == hash_token(token)))
-    return found
-
-
 async def revoke_token(session: AsyncSession, *, token: str) -> None:
     """Sign-out: forget the session behind `token` (no error when it is already gone)."""
     await session.execute(delete(UserSession).where(UserSession.token_hash == hash_token(token)))
-
-
-async def revoke_session(session: AsyncSession, *, session_id: int) -> None:
-    await session.execute(delete(UserSession).where(UserSession.id == session_id))
 
 
 async def revoke_all(session: AsyncSession, *, user_id: int, except_session_id: int | None = None) -> int:

@@ -65,6 +65,8 @@ class LazySession:
                 options.inter_op_num_threads = 1
                 options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
                 options.log_severity_level = 3  # warnings about unused initialisers are noise to users
+                # Idle workers sleep instead of spinning: the web server and other jobs share these cores.
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 if self._lean_memory:
                     # ISNet's 1024x1024 activations are huge: without the arena and the memory pattern
                     # each buffer is freed after use; peak RSS drops ~1 GB for a few ms per run.
@@ -105,10 +107,16 @@ def predict(small: ImageArray) -> FloatArray:
 
 
 def warm_up() -> bool:
-    """Load the session and run it once (the first run is much slower); False when not installed."""
+    """Load the session and run it once (the first run is much slower), and load pymatting's compiled
+    kernels for the pro edges (~4 s on first use); False when the weights are not installed."""
     if not _ISNET.available()[0]:
         return False
     predict(np.zeros((64, 64, 3), dtype=np.uint8))
+    from pixora_ui.engine import matting
+
+    square = np.zeros((48, 48), dtype=np.float32)
+    square[12:36, 12:36] = 1.0
+    matting.closed_form_alpha(np.full((48, 48, 3), 128, dtype=np.uint8), square)
     return True
 
 

@@ -73,7 +73,7 @@ class Param:
 
     def coerce(self, value: Any) -> Any:
         """Validate and convert a raw value (from JSON, a form or the CLI) to this parameter's type."""
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and value == ""):
             if self.required:
                 raise ParamError(f"{self.label} is required")
             return self.default

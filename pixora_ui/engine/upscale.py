@@ -53,18 +53,20 @@ class _ModelInfo:
     catalogue_name: str  # name in engine/models.py
     file_stem: str
     split_blob: str | None  # body/tail boundary blob, or None to run the net in one step
-    tile: int  # largest tile core, input pixels
+    tile_px: int  # largest padded tile, input pixels: bounds memory (~18 KB/px for x4plus's body)
     pad: int  # context on each inner side, input pixels
     seconds_per_mp: float  # CPU, 2 cores (MODELS.md), for the first ETA
 
 
 MODELS: dict[str, _ModelInfo] = {
-    "quality": _ModelInfo("realesrgan-x4plus", "realesrgan-x4plus", "1878", 160, 16, 130.0),
-    "fast": _ModelInfo("realesr-animevideov3", "realesr-animevideov3-x4", None, 320, 12, 3.0),
+    "quality": _ModelInfo("realesrgan-x4plus", "realesrgan-x4plus", "1878", 268 * 268, 12, 130.0),
+    "fast": _ModelInfo("realesr-animevideov3", "realesr-animevideov3-x4", None, 512 * 512, 12, 3.0),
 }
 _TAIL_TILE = 64  # tail sub-tile core, in input pixels
 _TAIL_PAD = 4
 _SCALE = 4  # both nets are x4
+_MP = 1 << 20
+_LARGE_RESULT_BYTES = 64 << 20
 
 
 class UpscaleError(ToolError):
@@ -139,11 +141,14 @@ def available(model: str = "quality") -> tuple[bool, str]:
     return False, "Upscaling models are not installed: run `main.py models install`."
 
 
-def _spans(length: int, tile: int) -> list[tuple[int, int]]:
-    """Split 0..length into near-equal spans of at most `tile` (equal spans waste no compute)."""
-    count = max(1, math.ceil(length / tile))
+def _split(length: int, count: int) -> list[tuple[int, int]]:
     edges = [round(i * length / count) for i in range(count + 1)]
     return [(edges[i], edges[i + 1]) for i in range(count)]
+
+
+def _spans(length: int, tile: int) -> list[tuple[int, int]]:
+    """Split 0..length into near-equal spans of at most `tile` (equal spans waste no compute)."""
+    return _split(length, max(1, math.ceil(length / tile)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,10 +163,46 @@ class _Tile:
     px1: int  # core plus context pad, clipped to the image
 
 
-def _tiles(height: int, width: int, tile: int, pad: int) -> list[_Tile]:
+def _padded(length: int, count: int, pad: int) -> tuple[int, int]:
+    """(sum of padded span lengths, longest padded span) for `count` near-equal spans."""
+    core = math.ceil(length / count)
+    longest = core + (0 if count == 1 else pad if count == 2 else 2 * pad)
+    return length + 2 * pad * (count - 1), min(length, longest)
+
+
+def grid(height: int, width: int, tile_px: int, pad: int) -> tuple[int, int]:
+    """Tiles per axis with the least padded area (least wasted compute) whose largest padded tile
+    stays within `tile_px` pixels (the memory bound)."""
+    best: tuple[int, int, int] | None = None
+    limit_y = max(1, math.ceil(height / 8))
+    limit_x = max(1, math.ceil(width / 8))
+    for ny in range(1, min(limit_y, 512) + 1):
+        total_y, long_y = _padded(height, ny, pad)
+        if long_y * min(width, 8) > tile_px and ny < limit_y:
+            continue
+        for nx in range(1, min(limit_x, 512) + 1):
+            total_x, long_x = _padded(width, nx, pad)
+            if long_y * long_x > tile_px:
+                continue
+            cost = total_y * total_x + 64 * ny * nx  # a small per-tile cost breaks ties toward fewer tiles
+            if best is None or cost < best[0]:
+                best = (cost, ny, nx)
+            break  # more columns only add padding once this one fits
+    if best is None:
+        side = max(8, math.isqrt(tile_px) - 2 * pad)
+        return max(1, math.ceil(height / side)), max(1, math.ceil(width / side))
+    return best[1], best[2]
+
+
+def _tiles(height: int, width: int, tile: int | None, pad: int, tile_px: int = 0) -> list[_Tile]:
+    if tile is None:
+        ny, nx = grid(height, width, tile_px, pad)
+        rows, cols = _split(height, ny), _split(width, nx)
+    else:
+        rows, cols = _spans(height, tile), _spans(width, tile)
     out = []
-    for y0, y1 in _spans(height, tile):
-        for x0, x1 in _spans(width, tile):
+    for y0, y1 in rows:
+        for x0, x1 in cols:
             out.append(
                 _Tile(y0, y1, x0, x1, max(0, y0 - pad), min(height, y1 + pad), max(0, x0 - pad), min(width, x1 + pad))
             )
@@ -198,10 +239,11 @@ def _eta_text(done: int, total: int, started: float, first_guess: float) -> str:
 
 def check_budget(height: int, width: int, scale: int) -> None:
     """Refuse before any work when the result would exceed the configured pixel budget."""
+    # Megapixels of 2**20 pixels, so the default 64 MP is exactly 8192x8192 (a 2048x2048 photo at 4x).
     limit = get_settings().upscale_max_mp
-    out_mp = height * scale * width * scale / 1e6
+    out_mp = height * scale * width * scale / _MP
     if out_mp > limit:
-        largest = math.sqrt(limit * 1e6 / (height * width)) if height * width else 0
+        largest = math.sqrt(limit * _MP / (height * width)) if height * width else 0
         raise UpscaleError(
             f"The result would be {out_mp:.0f} MP ({width * scale}x{height * scale}), over the {limit:g} MP limit: "
             f"choose a scale of at most {max(1, math.floor(largest))}x or crop the photo first."
@@ -231,7 +273,9 @@ def upscale(
     net = _get_net(model)
     rgb = image[:, :, :3]
     out = np.empty((height * scale, width * scale, image.shape[2]), dtype=np.uint8)
-    tiles = _tiles(height, width, tile or info.tile, info.pad if pad is None else pad)
+    # A large result (held in memory) leaves less room for the tile: stay within ~2 GB in all.
+    tile_px = info.tile_px if out.nbytes <= _LARGE_RESULT_BYTES else info.tile_px * 6 // 10
+    tiles = _tiles(height, width, tile, info.pad if pad is None else pad, tile_px)
     first_guess = height * width / 1e6 * info.seconds_per_mp
     started = time.monotonic()
     with net.lock:
@@ -269,12 +313,18 @@ def lanczos(image: ImageArray, scale: int) -> ImageArray:
 def iter_tiles(height: int, width: int, model: str = "quality") -> Iterator[tuple[int, int, int, int]]:
     """The tile cores a run would use (for the benchmark's overhead figure)."""
     info = MODELS[model]
-    for t in _tiles(height, width, info.tile, info.pad):
+    for t in _tiles(height, width, None, info.pad, info.tile_px):
         yield t.py0, t.py1, t.px0, t.px1
 
 
-def reference_run(image: ImageArray, model: str = "quality") -> FloatArray:
-    """One plain ncnn run of the whole net on the whole image, untiled (benchmark and tests)."""
+def reference_run(image: ImageArray, model: str = "quality", *, split_tail: bool = False) -> FloatArray:
+    """One plain ncnn run of the whole net on the whole image, untiled (benchmark and tests).
+
+    `split_tail` runs the 4x tail on sub-tiles (exact, see the module docstring) so that the
+    reference fits in memory for inputs above ~200x200; the body still runs untiled.
+    """
     net = _get_net(model)
     with net.lock:
+        if split_tail:
+            return _forward(net, image[:, :, :3], never_cancelled)
         return net.run(_chw(image[:, :, :3]))

@@ -40,7 +40,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -220,15 +220,122 @@ def result_format(pixels: ImageArray, hint: str | None) -> Literal["png", "jpeg"
 # --- storage and rows ----------------------------------------------------------------------------------
 
 
-async def _store(encoded: _Encoded, *, owner_id: int, filename: str) -> tuple[str, str, str]:
+# --- files being written: kept safe from the unreferenced-file clean-up ---------------------------------
+#
+# Storage is content-addressed, so a new asset can share a file with one being purged. The clean-up
+# removes a file once no row refers to it, but the row of a concurrent upload of the same bytes only
+# exists after its commit (and the local backend skips rewriting a file that is already there). So,
+# within this process: a stored file is "claimed" from its put until its row's transaction ends, the
+# clean-up skips claimed files, and a put that overlapped the removal of its own file stores it again.
+
+_FileRef = tuple[str, str]  # (backend, key)
+
+
+@dataclass(eq=False, slots=True)
+class _Removal:
+    done: asyncio.Event
+    touched: bool = False  # a put returned this key while the row check ran: keep the file
+    started: bool = False  # the storage delete is under way
+
+
+@dataclass(eq=False, slots=True)
+class _FileGuard:
+    claims: dict[_FileRef, int] = field(default_factory=dict)  # files whose row is not committed yet
+    removing: dict[_FileRef, _Removal] = field(default_factory=dict)
+    removal_seq: int = 0
+    puts_in_flight: int = 0
+    removals_started: dict[_FileRef, int] = field(default_factory=dict)  # removal seq numbers, while puts run
+
+
+_guard = _FileGuard()
+_PUT_ATTEMPTS = 3
+
+
+def _claim(ref: _FileRef) -> None:
+    _guard.claims[ref] = _guard.claims.get(ref, 0) + 1
+
+
+def _release(refs: Iterable[_FileRef]) -> None:
+    for ref in refs:
+        left = _guard.claims.get(ref, 0) - 1
+        if left > 0:
+            _guard.claims[ref] = left
+        else:
+            _guard.claims.pop(ref, None)
+
+
+async def _put_claimed(data: bytes, *, sha256: str, mime: str, owner_id: int, filename: str) -> _FileRef:
+    """Store bytes and claim the file for the caller (release with `_release`)."""
     storage = get_storage()
-    stored = await storage.put(
+    for _attempt in range(_PUT_ATTEMPTS):
+        seq_before = _guard.removal_seq
+        _guard.puts_in_flight += 1
+        try:
+            stored = await storage.put(data, sha256=sha256, mime=mime, owner_id=owner_id, filename=filename)
+            ref = (storage.name, stored.key)
+            removal = _guard.removing.get(ref)
+            started = removal is not None and removal.started
+            if not started and _guard.removals_started.get(ref, -1) <= seq_before:
+                if removal is not None:
+                    removal.touched = True  # its row check is still running: it must keep the file
+                _claim(ref)
+                return ref
+        finally:
+            _guard.puts_in_flight -= 1
+            if _guard.puts_in_flight == 0:
+                _guard.removals_started.clear()
+        # The file was removed while it was being stored, or is being removed: let that finish (a
+        # storage call, never a database wait), then store it again.
+        if removal is not None and removal.started:
+            await removal.done.wait()
+    raise StorageError("Could not save the file on the server. Please try again.")
+
+
+async def _store(encoded: _Encoded, *, owner_id: int, filename: str) -> tuple[str, str, str]:
+    """Store a file and its preview, both claimed until the caller's transaction ends."""
+    backend, key = await _put_claimed(
         encoded.data, sha256=encoded.sha256, mime=encoded.mime, owner_id=owner_id, filename=filename
     )
-    preview = await storage.put(
-        encoded.preview, sha256=encoded.preview_sha256, mime="image/webp", owner_id=owner_id, filename="preview.webp"
-    )
-    return storage.name, stored.key, preview.key
+    try:
+        _backend, preview_key = await _put_claimed(
+            encoded.preview,
+            sha256=encoded.preview_sha256,
+            mime="image/webp",
+            owner_id=owner_id,
+            filename="preview.webp",
+        )
+    except BaseException:
+        _release([(backend, key)])
+        raise
+    return backend, key, preview_key
+
+
+def _hold_until_transaction_ends(session: AsyncSession, refs: list[_FileRef]) -> None:
+    """Keep `refs` claimed until the session's current transaction ends. If it rolls back, the files
+    may be orphans: check them then."""
+    sync = session.sync_session
+    root = sync.get_transaction()
+    if root is None:  # nothing to wait for (not expected right after a flush)
+        _release(refs)
+        return
+    committed = False
+
+    def on_commit(_session: Any) -> None:
+        nonlocal committed
+        if sync.get_transaction() is root and sync.get_nested_transaction() is None:
+            committed = True
+
+    def on_end(_session: Any, transaction: Any) -> None:
+        nonlocal refs
+        if transaction is not root or not refs:
+            return
+        held, refs = refs, []
+        _release(held)
+        if not committed:
+            _schedule_removal(set(held))
+
+    sa_event.listen(sync, "after_commit", on_commit)
+    sa_event.listen(sync, "after_transaction_end", on_end)
 
 
 async def storage_used(session: AsyncSession, *, owner_id: int) -> int:
@@ -265,41 +372,29 @@ async def upload(session: AsyncSession, *, owner_id: int, data: bytes, filename:
     await _check_quota(session, owner_id=owner_id, adding=1)  # already full: refuse before decoding
     encoded = await asyncio.to_thread(_normalise_upload, data)
     await _check_quota(session, owner_id=owner_id, adding=len(encoded.data))
-    name = clean_name(filename)
-    backend, key, preview_key = await _store(encoded, owner_id=owner_id, filename=name)
+    return await _insert_asset(session, owner_id=owner_id, encoded=encoded, name=clean_name(filename))
+
+
+async def _insert_asset(
+    session: AsyncSession,
+    *,
+    owner_id: int,
+    encoded: _Encoded,
+    name: str,
+    parent: Asset | None = None,
+    tool: str | None = None,
+    deleted_at: datetime | None = None,
+) -> AssetView:
+    """Store the files and add the row: an original without `parent`, else a version (or mask) of it."""
+    backend, key, preview_key = await _store(encoded, owner_id=owner_id, filename=parent.name if parent else name)
+    refs = [(backend, key), (backend, preview_key)]
     asset_id = new_id()
     asset = Asset(
         id=asset_id,
         owner_id=owner_id,
-        parent_id=None,
-        root_id=asset_id,
+        parent_id=parent.id if parent else None,
+        root_id=(parent.root_id or parent.id) if parent else asset_id,
         name=name,
-        tool=None,
-        storage_backend=backend,
-        storage_key=key,
-        preview_key=preview_key,
-        mime=encoded.mime,
-        size=len(encoded.data),
-        width=encoded.width,
-        height=encoded.height,
-        sha256=encoded.sha256,
-        created_at=utcnow(),
-    )
-    session.add(asset)
-    await session.flush()
-    return to_view(asset)
-
-
-async def _child_asset(
-    session: AsyncSession, *, owner_id: int, parent: Asset, encoded: _Encoded, tool: str, name: str | None = None
-) -> AssetView:
-    backend, key, preview_key = await _store(encoded, owner_id=owner_id, filename=parent.name)
-    asset = Asset(
-        id=new_id(),
-        owner_id=owner_id,
-        parent_id=parent.id,
-        root_id=parent.root_id or parent.id,
-        name=name or parent.name,
         tool=tool,
         storage_backend=backend,
         storage_key=key,
@@ -310,9 +405,16 @@ async def _child_asset(
         height=encoded.height,
         sha256=encoded.sha256,
         created_at=utcnow(),
+        deleted_at=deleted_at,
     )
-    session.add(asset)
-    await session.flush()
+    try:
+        session.add(asset)
+        await session.flush()
+    except BaseException:
+        _release(refs)
+        _schedule_removal(set(refs))
+        raise
+    _hold_until_transaction_ends(session, refs)
     return to_view(asset)
 
 
@@ -329,11 +431,18 @@ async def store_result(
     """A tool's output as a new version of `parent_id` (same root, same name). No quota check:
     a paid result is always kept."""
     parent = await _owned(session, owner_id=owner_id, asset_id=parent_id, include_deleted=True)
+    # A job can finish after its photo was deleted. Its result is stored deleted along with the
+    # photo (same time, so the purge takes them together) rather than live under a root nobody sees.
+    root_id = parent.root_id or parent.id
+    root = parent if root_id == parent.id else await session.get(Asset, root_id)
+    deleted_at = utcnow() if root is None else root.deleted_at
     if encoded is None:
         fmt = result_format(pixels, format_hint)
         quality = get_settings().jpeg_quality
         encoded = await asyncio.to_thread(_encode_for_storage, pixels, fmt, quality)
-    return await _child_asset(session, owner_id=owner_id, parent=parent, encoded=encoded, tool=tool)
+    return await _insert_asset(
+        session, owner_id=owner_id, encoded=encoded, name=parent.name, parent=parent, tool=tool, deleted_at=deleted_at
+    )
 
 
 def encode_result(pixels: ImageArray, format_hint: str | None) -> _Encoded:
@@ -350,6 +459,7 @@ async def create_mask_asset(
     version. Pass its id as the tool's image parameter.
     """
     parent = await _owned(session, owner_id=owner_id, asset_id=for_asset_id)
+    await _check_quota(session, owner_id=owner_id, adding=1)  # already full: refuse before decoding
     target = (parent.height, parent.width)
 
     def prepare() -> _Encoded:
@@ -378,8 +488,9 @@ async def create_mask_asset(
         return _encode_for_storage(rgb, "png", 100)
 
     encoded = await asyncio.to_thread(prepare)
-    return await _child_asset(
-        session, owner_id=owner_id, parent=parent, encoded=encoded, tool=MASK_TOOL, name=f"{parent.name} (mask)"
+    await _check_quota(session, owner_id=owner_id, adding=len(encoded.data))
+    return await _insert_asset(
+        session, owner_id=owner_id, encoded=encoded, name=f"{parent.name} (mask)", parent=parent, tool=MASK_TOOL
     )
 
 
@@ -477,10 +588,20 @@ async def undo_delete(session: AsyncSession, *, owner_id: int, asset_ids: Sequen
     if not asset_ids:
         return 0
     cutoff = utcnow() - UNDO_WINDOW
+    ids = list(asset_ids)
+    originals = (
+        await session.execute(
+            select(Asset.id, Asset.deleted_at).where(
+                Asset.id.in_(ids), Asset.owner_id == owner_id, Asset.root_id == Asset.id, Asset.deleted_at.is_not(None)
+            )
+        )
+    ).all()
+    # Results of jobs that finished after the delete were stored deleted at the same time: back too.
+    late_results = [and_(Asset.root_id == root_id, Asset.deleted_at == stamp) for root_id, stamp in originals]
     result = await session.execute(
         update(Asset)
         .where(
-            Asset.id.in_(list(asset_ids)),
+            or_(Asset.id.in_(ids), *late_results),
             Asset.owner_id == owner_id,
             Asset.deleted_at.is_not(None),
             Asset.deleted_at > cutoff,
@@ -545,26 +666,35 @@ def _forget_after_commit(session: AsyncSession, asset_ids: Iterable[str]) -> Non
 _pending_removals: set[asyncio.Task[int]] = set()
 
 
-def _remove_files_after_commit(session: AsyncSession, candidates: set[tuple[str, str]]) -> None:
-    def after_commit(_session: Any) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        task = loop.create_task(remove_unreferenced_files(candidates))
-        _pending_removals.add(task)
-        task.add_done_callback(_pending_removals.discard)
+def _schedule_removal(candidates: set[tuple[str, str]]) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    task = loop.create_task(remove_unreferenced_files(candidates))
+    _pending_removals.add(task)
+    task.add_done_callback(_pending_removals.discard)
 
-    sa_event.listen(session.sync_session, "after_commit", after_commit, once=True)
+
+def _remove_files_after_commit(session: AsyncSession, candidates: set[tuple[str, str]]) -> None:
+    sa_event.listen(session.sync_session, "after_commit", lambda _s: _schedule_removal(candidates), once=True)
 
 
 async def remove_unreferenced_files(candidates: Iterable[tuple[str, str]]) -> int:
     """Delete each (backend, key) file that no asset row refers to any more. Re-checked in a fresh
-    transaction right before each removal, so a concurrent upload of the same content keeps its file."""
+    transaction right before each removal; a file claimed by an upload whose row is not committed yet
+    is kept (see `_put_claimed`)."""
     from db.session import session_scope
 
     removed = 0
     for backend, key in candidates:
+        ref = (backend, key)
+        while (other := _guard.removing.get(ref)) is not None:
+            await other.done.wait()  # its row check may predate the commit that scheduled this one
+        if ref in _guard.claims:
+            continue  # being written: its row is not committed yet
+        removal = _Removal(done=asyncio.Event())
+        _guard.removing[ref] = removal
         try:
             async with session_scope() as session:
                 still_used = await session.scalar(
@@ -572,12 +702,19 @@ async def remove_unreferenced_files(candidates: Iterable[tuple[str, str]]) -> in
                     .select_from(Asset)
                     .where(Asset.storage_backend == backend, or_(Asset.storage_key == key, Asset.preview_key == key))
                 )
-            if still_used:
+            if still_used or removal.touched or ref in _guard.claims:
                 continue
+            removal.started = True
+            _guard.removal_seq += 1
+            if _guard.puts_in_flight:
+                _guard.removals_started[ref] = _guard.removal_seq
             await get_storage(backend).delete(key)
             removed += 1
         except (OSError, StorageError):
             log.warning("could not remove stored file %s/%s", backend, key)
+        finally:
+            del _guard.removing[ref]
+            removal.done.set()
     return removed
 
 

@@ -53,6 +53,7 @@ from pixora_ui.providers.local import in_background
 from pixora_ui.services import assets, jobs
 from pixora_ui.services.jobs import JobView
 from pixora_ui.settings import get_settings
+from pixora_ui.storage.factory import get_storage
 
 log = logging.getLogger("pixora.jobs")
 
@@ -176,6 +177,7 @@ class Runner:
         self._loop_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._last_maintenance = 0.0
+        self._saves: set[asyncio.Task[None]] = set()  # result saves that outlived their job's deadline
 
     # lifecycle -----------------------------------------------------------------------------------------
 
@@ -221,7 +223,6 @@ class Runner:
             await self._finish(job_id, JOB_FAILED, CRASH_MESSAGE, from_states=(JOB_RUNNING,))
         if stuck:
             log.warning("failed %d job(s) interrupted by a restart; their credits were refunded", len(stuck))
-        from pixora_ui.storage.factory import get_storage
         from pixora_ui.storage.local import LocalStorage
 
         storage = get_storage("local")
@@ -446,11 +447,33 @@ class Runner:
             job = await session.get(Job, active.job_id)
         if job is None:
             return
+        # One deadline for the whole job: reading and decoding the input, the tool, encoding and saving
+        # the result. The watchdog skips active jobs, so nothing else would end a hung phase.
+        deadline = loop.time() + self.timeout_s
+        try:
+            async with asyncio.timeout_at(deadline):
+                saved = await self._compute(active, provider, job, loop)
+                if saved is None:
+                    return
+                # The save runs as its own task so a timeout never interrupts it between the storage
+                # write and the commit; a late save finds the job already failed and removes its files.
+                save = asyncio.create_task(self._store(active, job, *saved))
+                self._saves.add(save)
+                save.add_done_callback(self._saves.discard)
+                await asyncio.shield(save)
+        except TimeoutError:
+            active.cancel.set()  # the engine thread stops at the tool's next check
+            await self._finish(job.id, JOB_FAILED, self._timeout_message())
+
+    async def _compute(
+        self, active: _Active, provider: Provider, job: Job, loop: asyncio.AbstractEventLoop
+    ) -> tuple[assets.AssetView, ToolResult, Any] | None:
+        """Inputs, tool and encoding; None when the job already ended (failed or cancelled)."""
         try:
             source, source_bytes, pixels, params = await self._inputs(job)
         except (assets.AssetNotFound, ToolError) as exc:
             await self._finish(job.id, JOB_FAILED, str(exc))
-            return
+            return None
         request = ProviderRequest(
             tool=job.tool,
             image=pixels,
@@ -463,32 +486,32 @@ class Runner:
         )
         result: ToolResult
         try:
-            async with asyncio.timeout(self.timeout_s):
-                result = await provider.run(request)
-        except TimeoutError:
-            active.cancel.set()  # the engine thread stops at the tool's next check
-            await self._finish(job.id, JOB_FAILED, self._timeout_message())
-            return
+            result = await provider.run(request)
         except ToolCancelled:
             await self._finish(job.id, JOB_CANCELLED, None)
-            return
+            return None
         except ToolError as exc:
             log.info("job %s (%s) failed: %s", job.id, job.tool, exc)
             await self._finish(job.id, JOB_FAILED, str(exc))
-            return
+            return None
+        except TimeoutError:
+            raise
         except Exception:
             log.exception("job %s (%s) failed unexpectedly", job.id, job.tool)
             await self._finish(job.id, JOB_FAILED, UNEXPECTED_MESSAGE.format(tool=active.view.tool_label))
-            return
+            return None
         if active.cancel.is_set():
             await self._finish(job.id, JOB_CANCELLED, None)
-            return
-        await self._store(active, job, source, result)
-
-    async def _store(self, active: _Active, job: Job, source: assets.AssetView, result: ToolResult) -> None:
+            return None
         active.message = "Saving…"
         encoded = await in_background(assets.encode_result, result.image, result.format_hint)
+        return source, result, encoded
+
+    async def _store(
+        self, active: _Active, job: Job, source: assets.AssetView, result: ToolResult, encoded: Any
+    ) -> None:
         note = (result.note or result.summary or "Done")[:300]
+        stored: assets.AssetView | None = None
         try:
             async with session_scope() as session:
                 stored = await assets.store_result(
@@ -509,14 +532,25 @@ class Runner:
                     from_states=(JOB_RUNNING,),
                 )
                 if view is None:
-                    # Ended elsewhere meanwhile (cancel, watchdog): drop the result with this transaction.
+                    # Ended elsewhere meanwhile (cancel, watchdog, timeout): drop the result with this transaction.
                     raise _AlreadyFinished()
         except _AlreadyFinished:
+            if stored is not None:
+                await self._discard_files(stored)
             return
         except (assets.AssetNotFound, assets.AssetError) as exc:
             await self._finish(job.id, JOB_FAILED, str(exc))
             return
         publish(view)
+
+    async def _discard_files(self, stored: assets.AssetView) -> None:
+        """Remove the files of a result whose row was rolled back, unless another asset shares them
+        (storage is content-addressed); the assets service knows which files uploads still claim."""
+        keys = {(stored.storage_backend, k) for k in (stored.storage_key, stored.preview_key) if k}
+        try:
+            await assets.remove_unreferenced_files(keys)
+        except Exception:
+            log.exception("could not remove the files of a dropped result %s", stored.id)
 
 
 class _AlreadyFinished(Exception):

@@ -8,6 +8,7 @@ writes (uploads, edits, deletes) go through the assets and jobs services.
 from __future__ import annotations
 
 import io
+import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -124,13 +125,9 @@ class JobState:
 def _provider_state(tool: Tool) -> tuple[bool, str, tuple[tuple[str, str], ...]]:
     """Availability from the tool and from the configured providers that can run it."""
     available, reason = tool.availability()
-    try:
-        from pixora_ui.providers.router import choices_for
+    from pixora_ui.providers.router import choices_for
 
-        choices = choices_for(tool.name)
-    except ImportError:
-        # The router has nothing to say until a provider module exists: the tool's own check decides.
-        return available, reason, ()
+    choices = choices_for(tool.name)
     usable = tuple((c.name, c.label) for c in choices if c.available)
     if usable:
         return True, "", usable
@@ -332,10 +329,23 @@ class Stroke:
         for item in raw_points[:5000]:
             if not isinstance(item, list | tuple) or len(item) != 2:
                 raise StudioError("Malformed brush stroke")
-            x, y = float(item[0]), float(item[1])
+            x, y = _finite(item[0]), _finite(item[1])
             points.append((min(max(x, -width), 2 * width), min(max(y, -height), 2 * height)))
-        size = min(max(float(raw.get("size") or 1), 1.0), float(max(width, height)))
+        size = min(max(_finite(raw.get("size") or 1), 1.0), float(max(width, height)))
         return cls(points=tuple(points), size=size, erase=bool(raw.get("erase")))
+
+
+def _finite(value: Any) -> float:
+    """A coordinate or size from the browser as a finite float; anything else is a StudioError."""
+    if isinstance(value, bool):
+        raise StudioError("Malformed brush stroke")
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise StudioError("Malformed brush stroke") from None
+    if not math.isfinite(number):
+        raise StudioError("Malformed brush stroke")
+    return number
 
 
 def rasterise_mask(strokes: Sequence[Stroke], *, width: int, height: int) -> Image.Image:
@@ -404,18 +414,15 @@ def preview_prompt(text: str) -> PromptPreview:
         return PromptPreview(text="Plan: " + " → ".join(s.label for s in plan.steps), runnable=True, local=True)
     generative: list[tuple[str, str]] = []
     reasons: list[str] = []
-    try:
-        from pixora_ui.providers.router import choices_for
+    from pixora_ui.providers.router import choices_for
 
-        for choice in choices_for(PROMPT_TOOL):
-            if choice.name == "local":
-                continue
-            if choice.available:
-                generative.append((choice.name, choice.label))
-            elif choice.reason:
-                reasons.append(choice.reason)
-    except ImportError:
-        pass
+    for choice in choices_for(PROMPT_TOOL):
+        if choice.name == "local":
+            continue
+        if choice.available:
+            generative.append((choice.name, choice.label))
+        elif choice.reason:
+            reasons.append(choice.reason)
     if generative:
         return PromptPreview(text=f"{generative[0][1]} will make this edit.", runnable=True, local=False)
     hint = reasons[0] if reasons else "needs a Gemini key or ImageKit"
@@ -550,3 +557,47 @@ def preview_box(tool: str, params: dict[str, Any], *, width: int, height: int) -
             return None
         return (x, y, w, h)
     return None
+
+
+SMART_CROP_TOOL = "smart-crop"
+
+
+async def smart_crop_preview(
+    user_id: int, *, asset_id: str, params: dict[str, Any], width: int, height: int
+) -> tuple[int, int, int, int] | None:
+    """Where smart crop would cut (x, y, w, h at full size), found on the small preview.
+
+    Free and quick (the preview is at most 512 px); None when the tool is off or the parameters are not valid yet.
+    Runs on the low-priority background executor, never on the engine executor, so previews cannot take
+    inference slots from paid jobs.
+    """
+    import asyncio
+
+    from pixora_ui.engine import imageio
+    from pixora_ui.engine.registry import ToolError, never_cancelled, no_progress
+    from pixora_ui.providers.local import in_background
+
+    registry = engine_tools.get_registry()
+    if SMART_CROP_TOOL not in registry:
+        return None
+    tool = registry.get(SMART_CROP_TOOL)
+    if not tool.availability()[0]:
+        return None
+    try:
+        clean = tool.validate(params)
+        async with session_scope() as session:
+            view = await assets.get_asset(session, owner_id=user_id, asset_id=asset_id)
+        data = await assets.read_bytes(view, variant="preview")
+        pixels = (await asyncio.to_thread(imageio.decode, data, max_bytes=1 << 26, max_pixels=1 << 24)).pixels
+        scale = width / pixels.shape[1]
+        for key in ("width", "height"):
+            if isinstance(clean.get(key), int | float) and clean[key] > 0:
+                clean[key] = max(1, round(clean[key] / scale))
+        result = await in_background(tool.run, pixels, clean, no_progress, never_cancelled)
+    except (ToolError, imageio.ImageInputError, assets.AssetError):
+        return None
+    if result.box is None:
+        return None
+    x, y, w, h = result.box
+    sx, sy = round(x * scale), round(y * scale)
+    return (sx, sy, min(width - sx, round(w * scale)), min(height - sy, round(h * scale)))

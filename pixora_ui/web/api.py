@@ -18,11 +18,13 @@ State-changing routes check the request's Origin (web.csrf.check_origin).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import dataclasses
 import json
 import re
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -133,6 +135,9 @@ async def api_usage(request: Request) -> Response:
 # --- jobs ---------------------------------------------------------------------------------------------
 
 
+_INLINE_JSON_BYTES = 64 * 1024
+
+
 async def _read_json(request: Request, max_bytes: int) -> tuple[Any, JSONResponse | None]:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -143,7 +148,9 @@ async def _read_json(request: Request, max_bytes: int) -> tuple[Any, JSONRespons
         if len(body) > max_bytes:
             return None, _error(413, "too_large", f"The request is larger than {max_bytes // (1024 * 1024)} MB.")
     try:
-        return json.loads(body), None
+        # A body of many MB (a base64 photo) takes a while to parse: keep it off the event loop.
+        parsed = json.loads(body) if len(body) < _INLINE_JSON_BYTES else await asyncio.to_thread(json.loads, body)
+        return parsed, None
     except (ValueError, UnicodeDecodeError):
         return None, _error(400, "bad_json", "The request body must be JSON.")
 
@@ -191,30 +198,26 @@ async def api_submit(request: Request) -> Response:
     return _json(job_json(view), 202)
 
 
-async def api_job(request: Request, job_id: str) -> Response:
+async def _job_route(request: Request, job_id: str, action: Callable[..., Awaitable[JobView]]) -> Response:
+    """The signed-in user's job through `action(session, user_id=..., job_id=...)`, as JSON."""
     found = await session_user(request)
     if found is None:
         return _unauthorized()
     user_id, _usage = found
     try:
         async with session_scope() as session:
-            view = await jobs.get_job(session, user_id=user_id, job_id=job_id)
+            view = await action(session, user_id=user_id, job_id=job_id)
     except JobNotFound:
         return _error(404, "not_found", "That job was not found.")
     return _json(job_json(view))
+
+
+async def api_job(request: Request, job_id: str) -> Response:
+    return await _job_route(request, job_id, jobs.get_job)
 
 
 async def api_cancel(request: Request, job_id: str) -> Response:
-    found = await session_user(request)
-    if found is None:
-        return _unauthorized()
-    user_id, _usage = found
-    try:
-        async with session_scope() as session:
-            view = await jobs.cancel(session, user_id=user_id, job_id=job_id)
-    except JobNotFound:
-        return _error(404, "not_found", "That job was not found.")
-    return _json(job_json(view))
+    return await _job_route(request, job_id, jobs.cancel)
 
 
 # --- masks --------------------------------------------------------------------------------------------
@@ -247,7 +250,10 @@ async def api_mask(request: Request, asset_id: str) -> Response:
         body, problem = await _read_json(request, limit * 4 // 3 + 4096)
         if problem is not None:
             return problem
-        data = _decode_base64_image(body.get("image", "")) if isinstance(body, dict) else None
+        raw_image = body.get("image") if isinstance(body, dict) else None
+        if not isinstance(raw_image, str):
+            return _error(400, "bad_image", "image must be a base64 string or a data URL of a PNG.")
+        data = await asyncio.to_thread(_decode_base64_image, raw_image)
     else:
         raw = bytearray()
         async for chunk in request.stream():
@@ -300,7 +306,7 @@ async def api_gemini_edit(request: Request) -> Response:
     if len(prompt) > PROMPT_MAX:
         return _error(400, "bad_prompt", f"The prompt is longer than {PROMPT_MAX} characters.")
     raw_image = body.get("image")
-    data = _decode_base64_image(raw_image) if isinstance(raw_image, str) else None
+    data = await asyncio.to_thread(_decode_base64_image, raw_image) if isinstance(raw_image, str) else None
     if not data:
         return _error(400, "bad_image", "image must be a base64 string or a data URL of a photo.")
     if len(data) > limit:
@@ -351,7 +357,8 @@ async def api_gemini_edit(request: Request) -> Response:
     async with session_scope() as session:
         result = await assets.get_asset(session, owner_id=user.id, asset_id=done.result_asset_id)
     image = await assets.read_bytes(result)
-    return _json({"image": base64.b64encode(image).decode(), "mimeType": result.mime, "jobId": done.id})
+    encoded = await asyncio.to_thread(lambda: base64.b64encode(image).decode())
+    return _json({"image": encoded, "mimeType": result.mime, "jobId": done.id})
 
 
 def register(app: FastAPI) -> None:

@@ -90,9 +90,13 @@ async def stripe_webhook(request: Request) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
         return _error(413, "too_large", "Webhook body too large.")
-    raw = await request.body()  # the exact bytes Stripe signed: never re-serialise
-    if len(raw) > MAX_WEBHOOK_BYTES:
-        return _error(413, "too_large", "Webhook body too large.")
+    # The exact bytes Stripe signed (never re-serialise), read with a cap: a chunked body has no length.
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return _error(413, "too_large", "Webhook body too large.")
+    raw = bytes(body)
     try:
         result = await handle_event(raw, request.headers.get("stripe-signature"))
     except InvalidWebhookError as exc:

@@ -28,6 +28,11 @@ FAST_POST_PREFIXES: tuple[str, ...] = ("/api/jobs",)
 _INSTALLED = "_pixora_fast_lane"
 
 
+def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
+    """`path` is one of the routes or below one (`/api/usage`, `/api/jobs/…`), never `/api/usage-x`."""
+    return any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes)
+
+
 class FastLane:
     def __init__(self, app: ASGIApp, fast: ASGIApp, prefixes: tuple[str, ...]) -> None:
         self.app = app
@@ -36,8 +41,8 @@ class FastLane:
 
     def _fast(self, method: str, path: str) -> bool:
         if method in {"GET", "HEAD"}:
-            return path.startswith(self.prefixes)
-        return method == "POST" and path.startswith(FAST_POST_PREFIXES)
+            return _matches(path, self.prefixes)
+        return method == "POST" and _matches(path, FAST_POST_PREFIXES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self._fast(scope.get("method", ""), str(scope.get("path", ""))):

@@ -44,12 +44,14 @@ def _model_status() -> dict[str, Any]:
 
 async def healthz() -> JSONResponse:
     database = await _database_status()
+    # File-system checks go to a thread: a slow disk must not stall the event loop.
+    storage, models = await asyncio.gather(asyncio.to_thread(_storage_status), asyncio.to_thread(_model_status))
     body = {
         "status": "ok" if database["ok"] else "unavailable",
         "version": __version__,
         "database": database,
-        "storage": _storage_status(),
-        "models": _model_status(),
+        "storage": storage,
+        "models": models,
     }
     return JSONResponse(body, status_code=200 if database["ok"] else 503, headers={"Cache-Control": "no-store"})
 

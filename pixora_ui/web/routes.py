@@ -7,6 +7,7 @@ import importlib
 from fastapi import FastAPI
 
 from pixora_ui.web import health
+from pixora_ui.web.body_limit import BodyLimitMiddleware
 from pixora_ui.web.middleware import RequestIdMiddleware
 
 # Feature modules with a `register(app)` function for their HTTP routes.
@@ -23,5 +24,7 @@ def register_web(app: FastAPI) -> None:
     health.register(app)
     for name in ROUTE_MODULES:
         importlib.import_module(name).register(app)
+    # Refuses oversized bodies on NiceGUI's upload route before it spools them to disk.
+    app.add_middleware(BodyLimitMiddleware)
     # Added last, so it wraps everything else: every response carries the request id.
     app.add_middleware(RequestIdMiddleware)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
@@ -9,11 +10,16 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from nicegui.testing import User
+from PIL import Image
 from sqlalchemy import func, select
 
 from db.models import User as UserRow
+from db.models import UserSession
 from db.session import session_scope
-from pixora_ui.auth import google
+from pixora_ui.auth import accounts, google
+from pixora_ui.auth.current import current_user_from_token
+from pixora_ui.auth.errors import InvalidCredentials
+from pixora_ui.services import studio
 from pixora_ui.settings import reset_settings
 from tests.accounts.conftest import RETRIES, make_user, session_cookie
 from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, FakeOIDC, fake_oidc
@@ -89,11 +95,66 @@ async def test_existing_password_account_is_linked_not_duplicated(provider: Fake
         row = await session.get(UserRow, user_id)
     assert row is not None
     assert row.google_sub == "google-sub-1"
-    assert row.password_hash is not None
+    assert row.password_hash is None  # the unverified sign-up password does not survive the link
     assert row.name == "Grace Hopper"
     await user.open("/profile")
-    await user.should_see(marker="method-password", retries=RETRIES)
     await user.should_see(marker="method-google", retries=RETRIES)
+    await user.should_not_see(marker="method-password")
+    await user.should_see("Set a password", retries=RETRIES)
+
+
+def _astronaut_png() -> bytes:
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).resize((128, 128)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def test_google_link_evicts_a_pre_registered_password_squatter(
+    provider: FakeOIDC, user: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The attacker signs up first with the victim's address (sign-up never proves the email) ...
+    squatter_password = "attacker knows this one"
+    account_id = await make_user("grace@example.com", squatter_password, name="", plan="pro")
+    squatter_session = await accounts.start_session(user_id=account_id, user_agent="evil", ip="", replaces=None)
+    assert squatter_session and await current_user_from_token(squatter_session) is not None
+    photo = await studio.upload_photo(account_id, data=_astronaut_png(), filename="astronaut.png")
+
+    # ... then the real owner signs in with Google, whose email is verified.
+    with caplog.at_level(logging.INFO, logger="pixora.auth"):
+        done = await google_round_trip(user, provider)
+    assert done.status_code == 303 and done.headers["location"] == "/profile"
+    assert any("password cleared" in r.getMessage() for r in caplog.records)
+    assert await count_users() == 1
+
+    # The squatter's session is gone and the password no longer signs in.
+    assert await current_user_from_token(squatter_session) is None
+    with pytest.raises(InvalidCredentials):
+        await accounts.sign_in(email="grace@example.com", password=squatter_password, address="")
+    async with session_scope() as session:
+        agents = list(await session.scalars(select(UserSession.user_agent).where(UserSession.user_id == account_id)))
+        assert len(agents) == 1 and agents != ["evil"]  # only the owner's fresh Google session is left
+        row = await session.get(UserRow, account_id)
+    assert row is not None and row.password_hash is None and row.google_sub == "google-sub-1"
+
+    # The owner is signed in and the account keeps its plan and photos.
+    me = await current_user_from_token(session_cookie(user))
+    assert me is not None and me.id == account_id
+    assert row.plan == "pro" and row.usage_limit is None
+    assert [p.id for p in await studio.library_for(account_id)] == [photo.id]
+    await user.open("/profile")
+    await user.should_see("Set a password", retries=RETRIES)
+
+    # A password the owner sets later survives the next Google sign-in (the account is linked already).
+    await accounts.change_password(
+        user_id=account_id, current_password="", new_password="owner's own password", keep_session_id=me.session_id
+    )
+    user.http_client.cookies.clear()
+    again = await google_round_trip(user, provider)
+    assert again.headers["location"] == "/profile"
+    assert await accounts.sign_in(email="grace@example.com", password="owner's own password", address="") == account_id
+    assert await current_user_from_token(session_cookie(user)) is not None
 
 
 async def test_unverified_email_is_refused(provider: FakeOIDC, user: User) -> None:

@@ -10,10 +10,11 @@ from collections.abc import Callable
 import numpy as np
 import pillow_heif
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageOps
 
 from pixora_ui.engine.imageio import (
     ImageInputError,
+    OutputFormat,
     decode,
     encode,
     encode_png,
@@ -76,19 +77,54 @@ def test_gif_first_frame() -> None:
     assert tuple(decoded.pixels[5, 5]) == (255, 0, 0)
 
 
-@pytest.mark.parametrize("orientation", [3, 6, 8])
-def test_applies_exif_orientation(orientation: int) -> None:
-    # A 40x20 image whose left half is red: after orientation the red half moves accordingly.
-    arr = np.zeros((20, 40, 3), dtype=np.uint8)
-    arr[:, :20] = (255, 0, 0)
+def _with_orientation(orientation: int) -> Image.Exif:
     exif = Image.Exif()
     exif[0x0112] = orientation
-    data = _save(Image.fromarray(arr), "JPEG", quality=95, exif=exif)
+    return exif
+
+
+def _pillow_upright(data: bytes, mode: str) -> np.ndarray:
+    """What Pillow's own ImageOps.exif_transpose makes of the file: the reference for every orientation."""
+    with Image.open(io.BytesIO(data)) as image:
+        upright = ImageOps.exif_transpose(image)
+        return np.asarray(upright.convert(mode))
+
+
+ORIENTATIONS = range(2, 9)
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA"])
+def test_lossless_orientation_matches_pillow(orientation: int, mode: str) -> None:
+    # Random pixels in a non-square frame: any wrong flip or turn changes (nearly) every pixel.
+    rng = np.random.default_rng(orientation)
+    shape = (6, 10) if mode == "L" else (6, 10, len(mode))
+    arr = rng.integers(0, 256, shape, dtype=np.uint8)
+    if mode == "RGBA":
+        arr[:, :, 3] = rng.integers(0, 255, (6, 10), dtype=np.uint8)  # translucent: the alpha is kept
+    data = _save(Image.fromarray(arr), "PNG", exif=_with_orientation(orientation))
     pixels = decode(data, **LIMITS).pixels
-    turn = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_270, 8: Image.Transpose.ROTATE_90}[orientation]
-    expected = np.asarray(Image.fromarray(arr).transpose(turn))
+    expected = _pillow_upright(data, "RGBA" if mode == "RGBA" else "RGB")  # grey decodes to RGB
     assert pixels.shape == expected.shape
-    assert np.abs(pixels.astype(int) - expected).mean() < 6
+    assert pixels.shape[:2] == ((10, 6) if orientation >= 5 else (6, 10))
+    assert np.array_equal(pixels, expected)
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS)
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_jpeg_orientation_matches_pillow(orientation: int, mode: str) -> None:
+    # Colour JPEGs take the OpenCV fast path, grey ones Pillow's: both must turn like Pillow does.
+    # Flat 16 px blocks of distinct random colours survive JPEG; a wrong transform moves whole blocks.
+    rng = np.random.default_rng(100 + orientation)
+    blocks = rng.integers(0, 256, (3, 5, 3), dtype=np.uint8)
+    arr = np.kron(blocks, np.ones((16, 16, 1), dtype=np.uint8))  # 48 x 80
+    image = Image.fromarray(arr).convert(mode)
+    data = _save(image, "JPEG", quality=95, exif=_with_orientation(orientation))
+    pixels = decode(data, **LIMITS).pixels
+    expected = _pillow_upright(data, "RGB")
+    assert pixels.shape == expected.shape
+    assert pixels.shape[:2] == ((80, 48) if orientation >= 5 else (48, 80))
+    assert np.abs(pixels.astype(int) - expected).mean() < 3
 
 
 def test_png_orientation_is_applied_too() -> None:
@@ -222,8 +258,9 @@ def test_jpeg_and_webp_carry_no_metadata(photo: Callable[[str], np.ndarray]) -> 
     exif[0x010F] = "PhoneMaker"
     source = _save(Image.fromarray(photo("coffee")), "JPEG", exif=exif)
     decoded = decode(source, **LIMITS)
-    for fmt in ("jpeg", "webp", "png"):
-        out = encode(decoded.pixels, fmt, 85)  # type: ignore[arg-type]
+    formats: tuple[OutputFormat, ...] = ("jpeg", "webp", "png")
+    for fmt in formats:
+        out = encode(decoded.pixels, fmt, 85)
         reopened = Image.open(io.BytesIO(out))
         assert not reopened.getexif(), fmt
         assert b"PhoneMaker" not in out

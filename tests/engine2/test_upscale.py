@@ -32,8 +32,8 @@ def test_tiles_leave_no_seam(face_crop: np.ndarray, model: str, catalogue: str) 
         assert diff.max() <= 2
     else:
         assert diff.mean() < 1.0
-        assert np.percentile(diff, 99) <= 6
-        assert diff.max() <= 24
+        assert np.percentile(diff, 99) <= 8
+        assert diff.max() <= 32
     # No line along the seam: the error on the tile border rows is like the error elsewhere.
     seam_rows = diff[94:98].mean()
     assert seam_rows < 3 * max(diff.mean(), 0.05) + 1

@@ -169,7 +169,9 @@ def test_studio_journey(server: str, tmp_path: Path, viewport: str) -> None:
         original = after.get_attribute("src")
 
         # 3. Remove the background.
-        apply("remove-bg")
+        open_tool("remove-bg")
+        shot("03b-tools")
+        page.click(tid("apply-remove-bg"))
         expect(page.locator(tid("job-panel"))).to_be_visible()
         expect(page.locator(tid("version-1"))).to_be_attached(timeout=120_000)
         expect(page.locator(tid("job-title"))).to_contain_text("done")
@@ -250,4 +252,48 @@ def test_studio_journey(server: str, tmp_path: Path, viewport: str) -> None:
         expect(page.get_by_text("Upgrade to Pro").first).to_be_visible()
         shot("11-upgrade-dialog")
         (shots / "timings.txt").write_text(f"studio usable after sign-up redirect: {usable_s:.2f} s\n")
+        browser.close()
+
+
+def test_paste_adds_a_photo_and_a_wrong_file_gets_an_inline_error(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)
+    shots = ARTIFACTS / "desktop"
+    shots.mkdir(parents=True, exist_ok=True)
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_bytes(b"this is text, whatever the name says")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page.goto(f"{server}/signup?next=/studio")
+        page.get_by_label("Name").fill("Bea")
+        page.get_by_label("Email").fill("bea@example.com")
+        page.get_by_label("Password", exact=False).first.fill("correct horse battery")
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_url("**/studio**")
+        expect(page.get_by_text("Start with a photo")).to_be_visible()
+        # A file that is not an image (checked by content, not by name): an inline error, no photo.
+        page.locator(".pixora-upload input[type=file]").set_input_files(str(not_an_image))
+        expect(page.locator('[data-testid="upload-error"]')).to_contain_text("notes.png")
+        # Paste an image from the clipboard.
+        page.evaluate(
+            """async () => {
+              const canvas = document.createElement('canvas');
+              canvas.width = 320; canvas.height = 200;
+              const ctx = canvas.getContext('2d');
+              ctx.fillStyle = '#6d5efc'; ctx.fillRect(0, 0, 320, 200);
+              ctx.fillStyle = '#fbbf24'; ctx.beginPath(); ctx.arc(160, 100, 60, 0, 7); ctx.fill();
+              const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+              const data = new DataTransfer();
+              data.items.add(new File([blob], 'pasted.png', {type: 'image/png'}));
+              document.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}));
+            }"""
+        )
+        expect(page.locator('[data-testid="photo-0"]')).to_contain_text("pasted.png")
+        page.wait_for_function(
+            "() => { const i = document.querySelector('[data-testid=canvas-after]');"
+            " return i && i.complete && i.naturalWidth === 320; }"
+        )
+        page.screenshot(path=str(shots / "12-pasted-and-wrong-file.png"))
         browser.close()

@@ -133,3 +133,26 @@ def test_every_registered_tool_has_a_card_with_cost() -> None:
     assert erase.cost_label == "1 AI edit"
     crop = next(c for c in cards if c.name == "crop")
     assert crop.cost_label == "Free"
+
+
+@pytest.mark.models
+async def test_smart_crop_preview_finds_the_box_on_the_small_preview() -> None:
+    from pixora_ui.services import studio as facade
+    from tests.studio.conftest import make_user, sample_png
+
+    user_id = await make_user()
+    card = await facade.upload_photo(user_id, data=sample_png(), filename="astronaut.png")
+    box = await facade.smart_crop_preview(
+        user_id, asset_id=card.id, params={"focus": "subject", "ratio": "9:16"}, width=card.width, height=card.height
+    )
+    assert box is not None
+    x, y, w, h = box
+    assert x >= 0 and x + w <= card.width and y == 0 and h == card.height
+    assert abs(w / h - 9 / 16) < 0.02
+    # Not valid yet (an exact width without a height): no preview rather than an error.
+    assert (
+        await facade.smart_crop_preview(
+            user_id, asset_id=card.id, params={"width": 100}, width=card.width, height=card.height
+        )
+        is None
+    )

@@ -156,3 +156,39 @@ async def test_only_media_urls_reach_the_canvas(user: User, studio_registry: Any
     for key in ("src", "previewSrc"):
         assert canvas.props[key].startswith("/media/") and "sig=" in canvas.props[key]
         assert "base64" not in canvas.props[key]
+
+
+async def test_prompt_box_shows_the_plan_before_running(user: User) -> None:
+    await _studio_with_photo(user)
+    user.find(marker="prompt").type("make it brighter and crop to square")
+    await user.should_see(marker="prompt-plan")
+    plan = user.find(marker="prompt-plan").elements.pop()
+    assert plan.text.startswith("Plan: ")
+    assert "Brightness" in plan.text
+
+
+async def test_job_updates_never_carry_image_bytes(user: User, studio_registry: Any) -> None:
+    """Results reach the page as signed media URLs: the props the canvas gets stay small."""
+    await _studio_with_photo(user)
+    _apply(user, "remove-bg")
+    await user.should_see(marker="version-1", retries=150)
+    canvas = _canvas(user)
+    assert len(str(canvas.props)) < 4000
+
+
+async def test_library_pages_in_small_steps(user: User) -> None:
+    from db.session import session_scope
+    from pixora_ui.services import assets
+
+    user_id = await make_user()
+    data = sample_png(size=32)
+    async with session_scope() as session:
+        for index in range(35):
+            await assets.upload(session, owner_id=user_id, data=data, filename=f"photo {index:02d}.png")
+    await sign_in(user)
+    await user.should_see(marker="photo-29", retries=50)
+    await user.should_see("35 photos")
+    await user.should_not_see(marker="photo-30")
+    user.find(marker="library-more").click()
+    await user.should_see(marker="photo-34")
+    await user.should_not_see(marker="library-more")
