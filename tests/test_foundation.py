@@ -45,12 +45,11 @@ async def test_healthz_reports_database_storage_and_models(user: User) -> None:
 
 
 async def test_healthz_is_503_when_the_database_is_unreachable(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    from db import session as db_session
-    from pixora_ui.settings import reset_settings
-
     import asyncio
 
+    from db import session as db_session
     from pixora_ui.services import runner
+    from pixora_ui.settings import reset_settings
 
     await user.open("/")
     for _ in range(200):  # start-up (migrations, job recovery) runs in the background: let it finish
