@@ -97,7 +97,7 @@ def _header(viewer: Viewer | None) -> None:
                         ui.menu_item("Sign out", on_click=_sign_out).mark("sign-out")
 
 
-def _footer() -> None:
+def _footer(viewer: Viewer | None) -> None:
     with ui.element("footer").classes("w-full border-t border-black/5 dark:border-white/10 mt-16"):
         with ui.row().classes(f"{theme.SECTION} py-8 items-center justify-between gap-4"):
             with ui.column().classes("gap-1"):
@@ -106,7 +106,10 @@ def _footer() -> None:
             with ui.row().classes("gap-5 text-sm"):
                 ui.link("Tools", "/#tools").classes(f"no-underline {theme.MUTED}")
                 ui.link("Pricing", "/#pricing").classes(f"no-underline {theme.MUTED}")
-                ui.link("Sign in", "/login").classes(f"no-underline {theme.MUTED}")
+                if viewer is None:
+                    ui.link("Sign in", "/login").classes(f"no-underline {theme.MUTED}")
+                else:
+                    ui.link("Studio", "/studio").classes(f"no-underline {theme.MUTED}")
                 ui.label("AGPL-3.0-or-later").classes(f"{theme.MUTED}")
 
 
@@ -119,4 +122,4 @@ def frame(title: str, *, viewer: Viewer | None = None, footer: bool = True) -> I
     with ui.column().classes("w-full min-h-[calc(100vh-56px)] gap-0 items-stretch") as body:
         yield body
     if footer:
-        _footer()
+        _footer(viewer)
