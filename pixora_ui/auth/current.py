@@ -12,9 +12,9 @@ from datetime import datetime
 from fastapi import HTTPException, Request
 from sqlalchemy import select, update
 
-from db.models import User, UserSession
+from db.models import User, UserSession, as_utc
 from db.session import session_scope
-from pixora_ui.auth.sessions import SESSION_COOKIE, SLIDE_EVERY, as_utc, hash_token, now_utc, session_lifetime
+from pixora_ui.auth.sessions import SESSION_COOKIE, SLIDE_EVERY, hash_token, now_utc, session_lifetime
 from pixora_ui.services.plans import Usage
 
 __all__ = ["SESSION_COOKIE", "CurrentUser", "current_user", "current_user_from_token", "require_user"]

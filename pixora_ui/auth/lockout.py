@@ -13,9 +13,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import LoginAttempt
+from db.models import LoginAttempt, as_utc
 from pixora_ui.auth.errors import AccountError
-from pixora_ui.auth.sessions import as_utc, now_utc
+from pixora_ui.auth.sessions import now_utc
 from pixora_ui.settings import get_settings
 
 

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from sqlalchemy import delete, func, select, update
 
-from db.models import LoginAttempt, PasswordReset, User
+from db.models import LoginAttempt, PasswordReset, User, as_utc
 from db.session import session_scope
 from pixora_ui.auth import lockout, mailer, passwords, sessions
 from pixora_ui.auth.accounts import normalise_email
@@ -106,7 +106,7 @@ async def reset_password(*, token: str | None, new_password: str) -> int:
     now = now_utc()
     async with session_scope() as session:
         reset = await session.scalar(select(PasswordReset).where(PasswordReset.token_hash == hash_token(token)))
-        if reset is None or reset.used_at is not None or sessions.as_utc(reset.expires_at) <= now:
+        if reset is None or reset.used_at is not None or as_utc(reset.expires_at) <= now:
             raise ResetTokenInvalid
         # Conditional update: of two concurrent uses of one link, exactly one wins.
         claimed = await session.execute(

@@ -34,11 +34,6 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def session_lifetime() -> timedelta:
     return timedelta(days=get_settings().session_days)
 

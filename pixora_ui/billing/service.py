@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from stripe import InvalidRequestError, SignatureVerificationError, StripeClient, StripeError, Webhook
 
-from db.models import PLAN_FREE, PLAN_PRO, StripeEvent, User
+from db.models import PLAN_FREE, PLAN_PRO, StripeEvent, User, as_utc
 from db.session import session_scope
 from pixora_ui.billing.client import PAYMENTS_OFF_REASON, PaymentsNotConfiguredError, stripe_client
 from pixora_ui.services.plans import PLAN_LABELS, Usage, apply_plan, usage_of
@@ -163,7 +163,7 @@ async def billing_status(session: AsyncSession, *, user_id: int) -> BillingStatu
         usage=usage_of(user),
         subscription_status=status,
         status_label=STATUS_LABELS.get(status or "", "No subscription" if user.plan == PLAN_FREE else "Active"),
-        period_end=_aware(user.subscription_period_end),
+        period_end=as_utc(user.subscription_period_end),
         cancel_at_period_end=user.subscription_cancel_at_period_end,
         payment_warning=user.payment_warning,
         can_manage=bool(user.stripe_customer_id) and enabled,
@@ -183,13 +183,6 @@ async def current_plan_for(*, user_id: int) -> str:
     async with session_scope() as session:
         plan = await session.scalar(select(User.plan).where(User.id == user_id))
     return plan or PLAN_FREE
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite gives naive datetimes back; every stored time is UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 # --- checkout and portal -----------------------------------------------------------------------

@@ -41,7 +41,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -49,7 +49,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Asset, new_id, utcnow
+from db.models import Asset, as_utc, new_id, utcnow
 from pixora_ui.settings import get_settings
 from pixora_ui.storage.base import StorageError
 from pixora_ui.storage.factory import get_storage
@@ -123,14 +123,8 @@ class LibraryItem:
     versions: int  # edits made from this original (not counting the original)
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def to_view(asset: Asset) -> AssetView:
-    created = _as_utc(asset.created_at)
+    created = as_utc(asset.created_at)
     assert created is not None
     return AssetView(
         id=asset.id,
@@ -148,7 +142,7 @@ def to_view(asset: Asset) -> AssetView:
         storage_key=asset.storage_key,
         preview_key=asset.preview_key,
         created_at=created,
-        deleted_at=_as_utc(asset.deleted_at),
+        deleted_at=as_utc(asset.deleted_at),
     )
 
 

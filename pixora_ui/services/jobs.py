@@ -49,6 +49,7 @@ from db.models import (
     JOB_RUNNING,
     Asset,
     Job,
+    as_utc,
     new_id,
     utcnow,
 )
@@ -126,12 +127,6 @@ def registry() -> ToolRegistry:
     return tools.get_registry()
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def _tool_or_none(name: str) -> Tool | None:
     reg = registry()
     return reg.get(name) if name in reg else None
@@ -155,7 +150,7 @@ def to_view(
     tool = _tool_or_none(job.tool)
     current = job.progress if progress is None else progress
     eta: float | None = None
-    started = _utc(job.started_at)
+    started = as_utc(job.started_at)
     if job.status == JOB_RUNNING and started is not None:
         elapsed = (datetime.now(UTC) - started).total_seconds()
         if current >= 0.05:
@@ -165,7 +160,7 @@ def to_view(
             eta = None if estimate is None else max(0.0, estimate - elapsed)
     elif job.status == JOB_QUEUED:
         eta = estimate_seconds(job.tool, megapixels)
-    created = _utc(job.created_at)
+    created = as_utc(job.created_at)
     assert created is not None
     return JobView(
         id=job.id,
@@ -184,7 +179,7 @@ def to_view(
         provider=job.provider,
         created_at=created,
         started_at=started,
-        finished_at=_utc(job.finished_at),
+        finished_at=as_utc(job.finished_at),
         params=dict(job.params or {}),
     )
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import PLAN_FREE, PLAN_PRO, PLAN_TEAM, ROLE_MEMBER, ROLE_OWNER, Invitation, Team, User
+from db.models import PLAN_FREE, PLAN_PRO, PLAN_TEAM, ROLE_MEMBER, ROLE_OWNER, Invitation, Team, User, as_utc
 from db.session import session_scope
 from pixora_ui.auth.mailer import send_mail
 from pixora_ui.auth.sessions import hash_token
@@ -71,10 +71,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def _user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id, with_for_update=True)
     if user is None:
@@ -114,7 +110,7 @@ async def team_for(session: AsyncSession, *, user_id: int) -> TeamView | None:
         name=team.name,
         seats=team.seats,
         members=tuple(MemberView(id=m.id, name=m.name, email=m.email, role=m.role or ROLE_MEMBER) for m in members),
-        invitations=tuple(InvitationView(id=i.id, email=i.email, expires_at=_aware(i.expires_at)) for i in pending),
+        invitations=tuple(InvitationView(id=i.id, email=i.email, expires_at=as_utc(i.expires_at)) for i in pending),
         viewer_is_owner=user.role == ROLE_OWNER,
     )
 
@@ -186,7 +182,7 @@ async def describe_invitation(session: AsyncSession, *, token: str) -> Invitatio
         team_name=team.name if team else "",
         email=invitation.email,
         invited_by=(inviter.name or inviter.email) if inviter else "",
-        expired=_aware(invitation.expires_at) <= _now(),
+        expired=as_utc(invitation.expires_at) <= _now(),
     )
 
 
@@ -197,7 +193,7 @@ async def accept(session: AsyncSession, *, user_id: int, token: str) -> str:
     )
     if invitation is None or invitation.accepted_at is not None:
         raise TeamError("This invitation has already been used or does not exist")
-    if _aware(invitation.expires_at) <= _now():
+    if as_utc(invitation.expires_at) <= _now():
         raise TeamError("This invitation has expired: ask the team owner for a new one")
     user = await _user(session, user_id)
     if user.email != invitation.email:

@@ -15,7 +15,7 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select, update
 
-from db.models import LoginAttempt, PasswordReset, UserSession
+from db.models import LoginAttempt, PasswordReset, UserSession, as_utc
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui.auth import accounts, admin, lockout, mailer, passwords, reset, sessions
@@ -218,13 +218,13 @@ async def test_expiry_slides_at_most_hourly_and_expired_sessions_are_refused() -
     async with session_scope() as session:
         row = await session.scalar(select(UserSession))
         assert row is not None
-        assert sessions.as_utc(row.expires_at) < now + timedelta(days=3)  # not slid: seen 10 minutes ago
+        assert as_utc(row.expires_at) < now + timedelta(days=3)  # not slid: seen 10 minutes ago
         row.last_seen_at = now - timedelta(hours=2)
     assert await current_user_from_token(token)
     async with session_scope() as session:
         row = await session.scalar(select(UserSession))
         assert row is not None
-        assert sessions.as_utc(row.expires_at) > now + timedelta(days=29)
+        assert as_utc(row.expires_at) > now + timedelta(days=29)
         row.expires_at = now - timedelta(seconds=1)
     assert await current_user_from_token(token) is None
 

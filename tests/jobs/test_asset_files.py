@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from db.models import Asset
+from db.models import Asset, as_utc
 from db.session import session_scope
 from pixora_ui.services import assets
 from pixora_ui.settings import get_settings, reset_settings
@@ -259,7 +259,7 @@ async def test_result_of_a_deleted_photo_is_stored_deleted_and_purged() -> None:
         await assets.delete_asset(session, owner_id=owner, asset_id=photo)
         root = await session.get(Asset, photo)
         assert root is not None and root.deleted_at is not None
-        deleted_at = assets._as_utc(root.deleted_at)
+        deleted_at = as_utc(root.deleted_at)
     # A job on the photo (or on its version) finishes after the delete.
     pixels = np.full((40, 60, 3), 200, np.uint8)
     async with session_scope() as session:
