@@ -40,11 +40,11 @@ def _encode(pixels: Any) -> bytes:
     return imageio.encode(pixels, "jpeg", get_settings().jpeg_quality)
 
 
-def _upscale_square(side: int, model: str) -> Callable[[bytes], bytes]:
+def _upscale_square(side: int, model: str, *, fp32: bool = False) -> Callable[[bytes], bytes]:
     def run(data: bytes) -> bytes:
         from pixora_ui.engine import upscale
 
-        return _encode(upscale.upscale(_square(_decode(data), side), scale=4, model=model))
+        return _encode(upscale.upscale(_square(_decode(data), side), scale=4, model=model, fp32=fp32))
 
     return run
 
@@ -128,13 +128,20 @@ def bench_cases() -> list[BenchCase]:
             note="input: the bench photo resized to 512x512 (the input column does not apply); output 2048x2048.",
         ),
         BenchCase(
+            label="upscale quality 4x, 512x512 in, fp32 storage",
+            run=_upscale_square(512, "quality", fp32=True),
+            available=quality,
+            sizes=one,
+            note="the same tiled pipeline with ncnn's default fp32 storage: tiling overhead = this row / next row.",
+        ),
+        BenchCase(
             label="ncnn x4plus reference, 512x512 in",
             run=_reference_square(512),
             available=quality,
             sizes=one,
             note=(
-                "one untiled ncnn extraction of the body on the whole 512x512 input, same threads, the 4x tail on "
-                "exact sub-tiles (the whole net untiled needs ~14 GB): tiling overhead = row above / this row."
+                "one untiled ncnn extraction (default options, fp32) of the body on the whole 512x512 input, same "
+                "threads, the 4x tail on exact sub-tiles (the whole net untiled needs ~14 GB)."
             ),
         ),
         BenchCase(

@@ -25,7 +25,7 @@ def _untiled(image: np.ndarray, model: str) -> np.ndarray:
 def test_tiles_leave_no_seam(face_crop: np.ndarray, model: str, catalogue: str) -> None:
     require_model(catalogue)
     # Tiles of 24 px on a 48 px crop: four tiles, two seams crossing the face.
-    tiled = up.upscale(face_crop, scale=4, model=model, tile=24)
+    tiled = up.upscale(face_crop, scale=4, model=model, tile=24, fp32=True)  # the reference is fp32 too
     diff = np.abs(tiled.astype(int) - _untiled(face_crop, model))
     assert tiled.shape == (192, 192, 3)
     if model == "fast":
@@ -37,6 +37,18 @@ def test_tiles_leave_no_seam(face_crop: np.ndarray, model: str, catalogue: str) 
     # No line along the seam: the error on the tile border rows is like the error elsewhere.
     seam_rows = diff[94:98].mean()
     assert seam_rows < 3 * max(diff.mean(), 0.05) + 1
+
+
+def test_bfloat16_storage_stays_invisible(face_crop: np.ndarray) -> None:
+    require_model("realesrgan-x4plus")
+    if not up._cpu_has_bf16() or up.gpu_available():
+        pytest.skip("this CPU does not compute in bfloat16, so quality runs in fp32 anyway")
+    fast = up.upscale(face_crop, scale=4, model="quality").astype(float)
+    exact = up.upscale(face_crop, scale=4, model="quality", fp32=True).astype(float)
+    mse = float(np.mean((fast - exact) ** 2))
+    assert mse > 0  # the bf16 net really ran
+    assert 10 * np.log10(255**2 / mse) > 45
+    assert np.abs(fast - exact).mean() < 0.5
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -103,7 +115,7 @@ def test_cancel_stops_within_one_tile(face_crop: np.ndarray, monkeypatch: pytest
 def test_pixel_budget_error_before_any_work(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UPSCALE_MAX_MP", "1")
     reset_settings()
-    monkeypatch.setattr(up, "_get_net", lambda _m: pytest.fail("must refuse before loading the model"))
+    monkeypatch.setattr(up, "_get_net", lambda _m, **_kw: pytest.fail("must refuse before loading the model"))
     image = np.zeros((600, 400, 3), np.uint8)
     with pytest.raises(up.UpscaleError, match=r"over the 1 MP limit"):
         up.upscale(image, scale=4)
