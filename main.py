@@ -33,6 +33,7 @@ def build_app(settings: Settings) -> None:
 def run_server(settings: Settings, *, host: str | None = None, port: int | None = None) -> None:
     build_app(settings)
     if not is_user_simulation():
+        lifecycle.migrate_before_serving(settings)
         # Keep NiceGUI's per-browser storage inside the data folder, like everything else we write.
         from nicegui.storage import Storage
 

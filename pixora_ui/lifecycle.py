@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from db.migrate import upgrade
 from db.session import dispose_engine
-from pixora_ui.settings import get_settings
+from pixora_ui.settings import Settings, get_settings
 
 log = logging.getLogger("pixora")
 
@@ -25,12 +25,23 @@ def _services() -> list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaita
     return found
 
 
+def migrate_before_serving(settings: Settings) -> None:
+    """Upgrade the schema before the server accepts a connection.
+
+    NiceGUI runs `on_startup` coroutines as background tasks, so a request could otherwise reach
+    a brand-new database before its tables exist; `startup` then finds the schema at head (a
+    one-query check).
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.auto_migrate:
+        upgrade(settings)
+
+
 async def startup() -> None:
     settings = get_settings()
     for folder in (settings.data_dir, settings.media_dir, settings.models_dir, settings.outbox_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    if settings.auto_migrate:
-        await asyncio.to_thread(upgrade, settings)
+    await asyncio.to_thread(migrate_before_serving, settings)
     for feature in settings.features():
         if not feature.enabled:
             log.info("%s is off: %s", feature.name, feature.reason)

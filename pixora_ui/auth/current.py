@@ -12,9 +12,9 @@ from datetime import datetime
 from fastapi import HTTPException, Request
 from sqlalchemy import select, update
 
-from db.models import User, UserSession, as_utc
+from db.models import User, UserSession, as_utc, utcnow
 from db.session import session_scope
-from pixora_ui.auth.sessions import SESSION_COOKIE, SLIDE_EVERY, hash_token, now_utc, session_lifetime
+from pixora_ui.auth.sessions import SESSION_COOKIE, SLIDE_EVERY, hash_token, session_lifetime
 from pixora_ui.services.plans import Usage
 
 __all__ = ["SESSION_COOKIE", "CurrentUser", "current_user", "current_user_from_token", "require_user"]
@@ -49,7 +49,7 @@ async def current_user_from_token(token: str | None) -> CurrentUser | None:
     """The user behind a raw session token, or None when it is missing, unknown or expired."""
     if not token or len(token) > 200:
         return None
-    now = now_utc()
+    now = utcnow()
     async with session_scope() as session:
         row = (
             await session.execute(

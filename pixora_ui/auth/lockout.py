@@ -13,9 +13,8 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import LoginAttempt, as_utc
+from db.models import LoginAttempt, as_utc, utcnow
 from pixora_ui.auth.errors import AccountError
-from pixora_ui.auth.sessions import now_utc
 from pixora_ui.settings import get_settings
 
 
@@ -42,7 +41,7 @@ def _window() -> timedelta:
 async def wait_seconds(session: AsyncSession, *, keys: list[str]) -> int:
     """Seconds until another attempt is allowed for all `keys` (0 = allowed now)."""
     settings = get_settings()
-    now = now_utc()
+    now = utcnow()
     since = now - _window()
     longest = 0
     for key in keys:
@@ -73,7 +72,7 @@ async def check(session: AsyncSession, *, email: str, address: str | None) -> No
 
 
 async def record_failure(session: AsyncSession, *, email: str, address: str | None) -> None:
-    now = now_utc()
+    now = utcnow()
     session.add_all([LoginAttempt(key=key, created_at=now) for key in _keys(email, address)])
     # Old rows are useless for the window; keep the table small.
     await session.execute(delete(LoginAttempt).where(LoginAttempt.created_at < now - 4 * _window()))

@@ -16,12 +16,12 @@ from urllib.parse import quote
 
 from sqlalchemy import delete, func, select, update
 
-from db.models import LoginAttempt, PasswordReset, User, as_utc
+from db.models import LoginAttempt, PasswordReset, User, as_utc, utcnow
 from db.session import session_scope
 from pixora_ui.auth import lockout, mailer, passwords, sessions
 from pixora_ui.auth.accounts import normalise_email
 from pixora_ui.auth.errors import ResetTokenInvalid
-from pixora_ui.auth.sessions import hash_token, now_utc
+from pixora_ui.auth.sessions import hash_token
 from pixora_ui.settings import get_settings
 
 log = logging.getLogger("pixora.auth")
@@ -60,7 +60,7 @@ async def request_reset(*, email: str) -> None:
     if not address or len(address) > 320:
         return
     token = secrets.token_urlsafe(32)
-    now = now_utc()
+    now = utcnow()
     key = throttle_key(address)
     async with session_scope() as session:
         await session.execute(
@@ -91,7 +91,7 @@ async def token_is_valid(token: str | None) -> bool:
             select(PasswordReset.id).where(
                 PasswordReset.token_hash == hash_token(token),
                 PasswordReset.used_at.is_(None),
-                PasswordReset.expires_at > now_utc(),
+                PasswordReset.expires_at > utcnow(),
             )
         )
     return found is not None
@@ -103,7 +103,7 @@ async def reset_password(*, token: str | None, new_password: str) -> int:
         raise ResetTokenInvalid
     passwords.check_policy(new_password)
     new_hash = await passwords.hash_password(new_password)
-    now = now_utc()
+    now = utcnow()
     async with session_scope() as session:
         reset = await session.scalar(select(PasswordReset).where(PasswordReset.token_hash == hash_token(token)))
         if reset is None or reset.used_at is not None or as_utc(reset.expires_at) <= now:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from db.models import UserSession
+from db.models import UserSession, utcnow
 from pixora_ui.settings import get_settings
 
 SESSION_COOKIE = "pixora_session"
@@ -30,10 +30,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
 def session_lifetime() -> timedelta:
     return timedelta(days=get_settings().session_days)
 
@@ -41,7 +37,7 @@ def session_lifetime() -> timedelta:
 async def create_session(session: AsyncSession, *, user_id: int, user_agent: str = "", ip: str = "") -> str:
     """Store a new session for `user_id` and return the raw token (to be put in the cookie only)."""
     token = new_token()
-    now = now_utc()
+    now = utcnow()
     session.add(
         UserSession(
             token_hash=hash_token(token),
@@ -72,7 +68,7 @@ async def revoke_all(session: AsyncSession, *, user_id: int, except_session_id: 
 
 
 async def purge_expired(session: AsyncSession) -> None:
-    await session.execute(delete(UserSession).where(UserSession.expires_at < now_utc()))
+    await session.execute(delete(UserSession).where(UserSession.expires_at < utcnow()))
 
 
 def set_session_cookie(response: Response, token: str) -> None:

@@ -61,9 +61,11 @@ class _ModelInfo:
 
 MODELS: dict[str, _ModelInfo] = {
     "quality": _ModelInfo("realesrgan-x4plus", "realesrgan-x4plus", "1878", 268 * 268, 12, 130.0, True),
-    "fast": _ModelInfo("realesr-animevideov3", "realesr-animevideov3-x4", None, 512 * 512, 12, 3.0, False),
+    "fast": _ModelInfo("realesr-animevideov3", "realesr-animevideov3-x4", None, 512 * 512, 12, 3.0, True),
 }
-_TAIL_TILE = 128  # tail sub-tile core, in input pixels
+# Tail sub-tile core, in input pixels. 96 recomputes 17 % of the tail (64: 27 %, and a 20 % slower
+# tail); ncnn 1.0.20261020 segfaults on a 136x136 tail sub-tile (544x544 at 4x), fp32 or bf16.
+_TAIL_TILE = 96
 _TAIL_PAD = 4
 _SCALE = 4  # both nets are x4
 _MP = 1 << 20
@@ -105,10 +107,9 @@ class _Net:
 
     With `bf16`, on a CPU that computes in bfloat16, activations are stored in it: x4plus runs
     ~10-15 % faster and its output stays within 54 dB PSNR of fp32 (mean error a quarter of a
-    level), far below what an eye can see. The compact fast model gains nothing from it. ncnn's
-    bf16 path crashed on a single 512x512 x4plus body (fine at 400x400); tiles stay under 268x268.
-    (ncnn's pool allocators were tried for the tile buffers: no measurable gain, 2x slower on one
-    large blob, and a crash at interpreter exit.)
+    level), far below what an eye can see; the fast model gains ~6 %. (ncnn's pool allocators were
+    tried for the tile buffers: no clear gain, 2x slower on one large blob, and a crash at
+    interpreter exit.)
     """
 
     def __init__(self, models_dir: Path, info: _ModelInfo, threads: int, use_gpu: bool, bf16: bool) -> None:

@@ -3,76 +3,19 @@ sign up → studio → sign out → a protected page sends to sign-in → sign i
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
+from tests.app_server import CHROMIUM_ARGS, serve_app
+
 REPO = Path(__file__).resolve().parents[2]
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct horse battery"
 
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def serve_app(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """`main.py serve` on a free port with PYTEST_*/NICEGUI_* removed; yields its base URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
-    env.update({"BASE_URL": url, "DATA_DIR": str(data_dir), "LOG_LEVEL": "INFO", **(extra_env or {})})
-    log_path = data_dir.parent / "app.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(REPO / "main.py"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code < 500:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the app did not start:\n" + log_path.read_text(errors="replace"))
-                time.sleep(0.25)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture
@@ -90,7 +33,7 @@ def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             context = browser.new_context()
             page = context.new_page()
@@ -154,7 +97,7 @@ def test_google_sign_in_in_the_browser(isolated_env: Path) -> None:
             "GOOGLE_DISCOVERY_URL": provider.discovery_url,
         }
         with serve_app(isolated_env, google_env) as url, sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page()
                 page.set_default_timeout(30_000)

@@ -10,7 +10,7 @@ from nicegui import ui
 from nicegui.testing import User
 from sqlalchemy import func, select, update
 
-from db.models import Asset, PasswordReset, UserSession
+from db.models import Asset, PasswordReset, UserSession, utcnow
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui.auth import accounts, mailer, sessions, tickets
@@ -408,7 +408,7 @@ async def test_expired_reset_link_page(user: User, isolated_env: Path) -> None:
     await mailer.drain()
     token = reset_link_token(outbox_mails(isolated_env)[0])
     async with session_scope() as session:
-        await session.execute(update(PasswordReset).values(expires_at=sessions.now_utc() - timedelta(minutes=1)))
+        await session.execute(update(PasswordReset).values(expires_at=utcnow() - timedelta(minutes=1)))
     await user.open(f"/reset-password?token={token}")
     await user.should_see(marker="reset-invalid", retries=RETRIES)
     await user.open("/reset-password?token=made-up")

@@ -8,10 +8,9 @@ from pathlib import Path
 from nicegui.testing import User
 from sqlalchemy import func, select, update
 
-from db.models import LoginAttempt, PasswordReset
+from db.models import LoginAttempt, PasswordReset, utcnow
 from db.session import session_scope
 from pixora_ui.auth import mailer, reset
-from pixora_ui.auth.sessions import now_utc
 from tests.accounts.conftest import RETRIES, make_user, outbox_mails
 
 # The /forgot-password answer (importing the page module here would register its route too early).
@@ -28,7 +27,7 @@ async def counted(address: str) -> int:
 
 async def age_counters(by: timedelta) -> None:
     async with session_scope() as session:
-        await session.execute(update(LoginAttempt).values(created_at=now_utc() - by))
+        await session.execute(update(LoginAttempt).values(created_at=utcnow() - by))
 
 
 async def test_at_most_five_mails_per_address_per_window(isolated_env: Path) -> None:

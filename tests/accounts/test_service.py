@@ -15,7 +15,7 @@ import pytest
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select, update
 
-from db.models import LoginAttempt, PasswordReset, UserSession, as_utc
+from db.models import LoginAttempt, PasswordReset, UserSession, as_utc, utcnow
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui.auth import accounts, admin, lockout, mailer, passwords, reset, sessions
@@ -143,7 +143,7 @@ async def test_lockout_after_five_failures_per_account() -> None:
 
     # Once the failures are older than the window, the right password works and clears the count.
     async with session_scope() as session:
-        await session.execute(update(LoginAttempt).values(created_at=sessions.now_utc() - timedelta(minutes=16)))
+        await session.execute(update(LoginAttempt).values(created_at=utcnow() - timedelta(minutes=16)))
     assert await accounts.sign_in(email="ada@example.com", password=PASSWORD, address="10.9.9.9")
     async with session_scope() as session:
         left = list(await session.scalars(select(LoginAttempt.key).where(LoginAttempt.key == "email:ada@example.com")))
@@ -209,7 +209,7 @@ async def test_expiry_slides_at_most_hourly_and_expired_sessions_are_refused() -
     user_id = await make_user()
     token = await accounts.start_session(user_id=user_id, user_agent="", ip="", replaces=None)
     assert token
-    now = sessions.now_utc()
+    now = utcnow()
     async with session_scope() as session:
         await session.execute(
             update(UserSession).values(last_seen_at=now - timedelta(minutes=10), expires_at=now + timedelta(days=2))
@@ -308,7 +308,7 @@ async def test_expired_reset_token_is_refused(isolated_env: Path) -> None:
     await mailer.drain()
     token = reset_link_token(outbox_mails(isolated_env)[0])
     async with session_scope() as session:
-        await session.execute(update(PasswordReset).values(expires_at=sessions.now_utc() - timedelta(seconds=1)))
+        await session.execute(update(PasswordReset).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert not await reset.token_is_valid(token)
     with pytest.raises(ResetTokenInvalid):
         await reset.reset_password(token=token, new_password="brand new password")

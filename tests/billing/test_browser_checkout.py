@@ -10,80 +10,36 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from db.models import JOB_SUCCEEDED, PLAN_PRO, Job, User
 from db.session import dispose_engine, session_scope
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
+from tests.app_server import CHROMIUM_ARGS, free_port, serve_app
 from tests.billing.conftest import load_user, make_user
 from tests.fakes.stripe_fake import FakeStripe, running_fake_stripe
 
 REPO = Path(__file__).resolve().parents[2]
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def app_with_fake_stripe(isolated_env: Path) -> Iterator[tuple[str, FakeStripe]]:
-    port = _free_port()
+    # The app's port must be known before it starts: the fake posts its webhooks there.
+    port = free_port()
     app_url = f"http://127.0.0.1:{port}"
-    with running_fake_stripe(webhook_url=f"{app_url}/api/webhooks/stripe") as fake:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
-        env.update(fake.env())
-        env.update({"BASE_URL": app_url, "DATA_DIR": str(isolated_env), "LOG_LEVEL": "INFO"})
-        log_path = isolated_env.parent / "app.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, str(REPO / "main.py"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-                cwd=REPO,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.monotonic() + 60
-                while True:
-                    try:
-                        if httpx.get(f"{app_url}/healthz", timeout=1).status_code < 500:
-                            break
-                    except httpx.HTTPError:
-                        pass
-                    if process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError("the app did not start:\n" + log_path.read_text(errors="replace"))
-                    time.sleep(0.25)
-                yield app_url, fake
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+    with (
+        running_fake_stripe(webhook_url=f"{app_url}/api/webhooks/stripe") as fake,
+        serve_app(isolated_env, fake.env(), port=port) as url,
+    ):
+        assert url == app_url
+        yield app_url, fake
 
 
 async def _session_token(user_id: int) -> str:
@@ -139,7 +95,7 @@ def test_free_user_at_the_limit_upgrades_through_checkout(app_with_fake_stripe: 
         page.get_by_role("button", name="Apply · 1 AI edit").first.click()
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=LAUNCH_ARGS)
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 900})
             context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": app_url}])

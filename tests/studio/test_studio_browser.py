@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,71 +18,31 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.app_server import CHROMIUM_ARGS, serve_app
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "studio"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 FREE_EDITS = 3
 VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
-    env.update(
-        DATA_DIR=str(tmp_path / "data"),
-        MODELS_DIR=str(REPO / "data" / "models"),
-        FREE_EDIT_LIMIT=str(FREE_EDITS),
-        APP_ENV="test",
-        BCRYPT_ROUNDS="4",
-        LOG_JSON="false",
-        SESSION_SECRET="browser-test-" + "x" * 40,
-        BASE_URL=f"http://127.0.0.1:{port}",
-    )
+    env = {
+        "MODELS_DIR": str(REPO / "data" / "models"),
+        "FREE_EDIT_LIMIT": str(FREE_EDITS),
+        "APP_ENV": "test",
+        "BCRYPT_ROUNDS": "4",
+        "LOG_JSON": "false",
+        "SESSION_SECRET": "browser-test-" + "x" * 40,
+    }
     # STUDIO_SERVER_SCRIPT lets a developer point the test at a wrapper of main.py.
-    script = os.environ.get("STUDIO_SERVER_SCRIPT", str(REPO / "main.py"))
-    log = (tmp_path / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, script, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError((tmp_path / "server.log").read_text()) from None
-            time.sleep(0.2)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    script = Path(os.environ.get("STUDIO_SERVER_SCRIPT", str(REPO / "main.py")))
+    with serve_app(tmp_path / "data", env, cwd=tmp_path, script=script, log_path=tmp_path / "server.log") as url:
+        yield url
 
 
 def _sample(tmp_path: Path) -> Path:
@@ -107,7 +64,7 @@ def test_studio_journey(server: str, tmp_path: Path, viewport: str) -> None:
     phone = viewport == "phone"
     photo = _sample(tmp_path)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -264,7 +221,7 @@ def test_paste_adds_a_photo_and_a_wrong_file_gets_an_inline_error(server: str, t
     not_an_image = tmp_path / "notes.png"
     not_an_image.write_bytes(b"this is text, whatever the name says")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         page.goto(f"{server}/signup?next=/studio")
         page.get_by_label("Name").fill("Bea")
