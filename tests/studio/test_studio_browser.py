@@ -80,7 +80,8 @@ def test_studio_journey(server: str, tmp_path: Path, viewport: str) -> None:
             panel = {"photos": "library-panel", "tools": "tools-panel"}[which]
             if phone and not page.locator(f"{tid(panel)}.is-open").count():
                 page.click(tid(f"nav-{which}"))
-                page.wait_for_timeout(300)
+                expect(page.locator(f"{tid(panel)}.is-open")).to_have_count(1)
+                page.wait_for_timeout(300)  # the slide-in (0.22 s)
 
         def close_sheets() -> None:
             for which, panel in (("photos", "library-panel"), ("tools", "tools-panel")):
