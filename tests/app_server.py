@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -66,6 +66,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def failure_screenshot(page: Any, path: Path) -> Iterator[None]:
+    """Save what a Playwright page showed when the block failed, then let the failure through."""
+    try:
+        yield
+    except BaseException:
+        with suppress(Exception):  # a dead browser must not hide the real failure
+            page.screenshot(path=str(path))
+        raise
 
 
 @contextmanager
