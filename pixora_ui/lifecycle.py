@@ -25,23 +25,28 @@ def _services() -> list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaita
     return found
 
 
+_migrated_urls: set[str] = set()  # databases this process upgraded before serving
+
+
 def migrate_before_serving(settings: Settings) -> None:
     """Upgrade the schema before the server accepts a connection.
 
     NiceGUI runs `on_startup` coroutines as background tasks, so a request could otherwise reach
-    a brand-new database before its tables exist; `startup` then finds the schema at head (a
-    one-query check).
+    a brand-new database before its tables exist; `startup` then skips the work.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if settings.auto_migrate:
         upgrade(settings)
+        _migrated_urls.add(settings.effective_database_url)
 
 
 async def startup() -> None:
     settings = get_settings()
     for folder in (settings.data_dir, settings.media_dir, settings.models_dir, settings.outbox_dir):
         folder.mkdir(parents=True, exist_ok=True)
-    await asyncio.to_thread(migrate_before_serving, settings)
+    # `main.py serve` migrated before listening; NiceGUI's simulated user (tests) starts here.
+    if settings.auto_migrate and settings.effective_database_url not in _migrated_urls:
+        await asyncio.to_thread(upgrade, settings)
     for feature in settings.features():
         if not feature.enabled:
             log.info("%s is off: %s", feature.name, feature.reason)

@@ -151,7 +151,17 @@ def _run_prompt(image: ImageArray, params: dict[str, Any], progress: Progress, c
     )
 
 
-_STRENGTH_HELP = "0 changes nothing, 100 is the strongest."
+# Retouch and denoise share one strength scale.
+_STRENGTH = Param(
+    name="strength",
+    label="Strength",
+    kind="int",
+    default=50,
+    min=0,
+    max=100,
+    step=5,
+    help="0 changes nothing, 100 is the strongest.",
+)
 
 TOOLS: list[Tool] = [
     Tool(
@@ -195,11 +205,7 @@ TOOLS: list[Tool] = [
             "blemishes, and gently fixes white balance, levels, local contrast and sharpness."
         ),
         run=_run_retouch,
-        params=(
-            Param(
-                name="strength", label="Strength", kind="int", default=50, min=0, max=100, step=5, help=_STRENGTH_HELP
-            ),
-        ),
+        params=(_STRENGTH,),
         costs_credit=True,
         icon="face_retouching_natural",
         seconds_per_mp=0.2,
@@ -210,11 +216,7 @@ TOOLS: list[Tool] = [
         group="enhance",
         description="Removes grain and colour noise (non-local means), keeping edges.",
         run=_run_denoise,
-        params=(
-            Param(
-                name="strength", label="Strength", kind="int", default=50, min=0, max=100, step=5, help=_STRENGTH_HELP
-            ),
-        ),
+        params=(_STRENGTH,),
         costs_credit=False,
         icon="grain",
         seconds_per_mp=1.5,

@@ -105,15 +105,19 @@ def build_test_registry() -> ToolRegistry:
     return registry
 
 
-@pytest.fixture
-def test_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
-    registry = build_test_registry()
+def installed_registry(monkeypatch: pytest.MonkeyPatch, registry: ToolRegistry) -> Iterator[ToolRegistry]:
+    """Make `registry` the engine's for one test, with providers and storage built afresh around it."""
     monkeypatch.setattr("pixora_ui.engine.tools.get_registry", lambda: registry)
     router.reset_providers()
     reset_storage()
     yield registry
     router.reset_providers()
     reset_storage()
+
+
+@pytest.fixture
+def test_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
+    yield from installed_registry(monkeypatch, build_test_registry())
 
 
 def jpeg_bytes(pixels: ImageArray | None = None, quality: int = 90) -> bytes:

@@ -20,10 +20,16 @@ from pixora_ui.engine.registry import (
 from pixora_ui.providers import router
 from pixora_ui.services import assets, jobs
 from pixora_ui.services.jobs import JobView
-from pixora_ui.storage.factory import reset_storage
 from tests.fakes.gemini_fake import GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
-from tests.jobs.conftest import build_test_registry, jpeg_bytes, make_user, upload_photo, usage_count
+from tests.jobs.conftest import (
+    build_test_registry,
+    installed_registry,
+    jpeg_bytes,
+    make_user,
+    upload_photo,
+    usage_count,
+)
 from tests.providers.helpers import photo
 
 
@@ -69,13 +75,7 @@ def _registry() -> ToolRegistry:
 
 @pytest.fixture
 def e2e_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
-    registry = _registry()
-    monkeypatch.setattr("pixora_ui.engine.tools.get_registry", lambda: registry)
-    router.reset_providers()
-    reset_storage()
-    yield registry
-    router.reset_providers()
-    reset_storage()
+    yield from installed_registry(monkeypatch, _registry())
 
 
 @pytest.fixture
