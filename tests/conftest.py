@@ -19,11 +19,7 @@ from sqlalchemy import create_engine, text
 from db.migrate import upgrade
 from db.models import Base
 from db.session import dispose_engine
-from pixora_ui.providers import router
-from pixora_ui.providers.gemini import GeminiProvider
 from pixora_ui.settings import Settings, load_settings, reset_settings
-from tests.fakes import gemini_fake
-from tests.fakes.gemini_fake import GeminiFake, run_gemini_fake
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO / "data" / "models"
@@ -140,16 +136,3 @@ def any_db(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
         request.getfixturevalue("use_postgres")
     return str(request.param)
-
-
-@pytest.fixture
-def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiFake]:
-    """The Gemini fake on a real port with the real SDK pointed at it (job API and provider tests)."""
-    with run_gemini_fake() as fake:
-        monkeypatch.setenv("GEMINI_API_KEY", gemini_fake.API_KEY)
-        monkeypatch.setenv("GEMINI_BASE_URL", fake.base_url)
-        monkeypatch.setattr(GeminiProvider, "retry_delays_s", (0.01, 0.02, 0.04))
-        reset_settings()
-        router.reset_providers()
-        yield fake
-    router.reset_providers()

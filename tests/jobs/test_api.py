@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -11,8 +12,12 @@ from nicegui.testing import User
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
+from pixora_ui.providers import router
+from pixora_ui.providers.gemini import GeminiProvider
 from pixora_ui.services import jobs
-from tests.fakes.gemini_fake import GeminiFake
+from pixora_ui.settings import reset_settings
+from tests.fakes import gemini_fake
+from tests.fakes.gemini_fake import GeminiFake, run_gemini_fake
 from tests.jobs.conftest import jpeg_bytes, make_pro, make_user, png_bytes, upload_photo, usage_count
 
 pytestmark = pytest.mark.usefixtures("test_registry")
@@ -29,6 +34,18 @@ async def set_used(user_id: int, used: int) -> None:
         row = await session.get(UserRow, user_id)
         assert row is not None
         row.usage_count = used
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiFake]:
+    with run_gemini_fake() as fake:
+        monkeypatch.setenv("GEMINI_API_KEY", gemini_fake.API_KEY)
+        monkeypatch.setenv("GEMINI_BASE_URL", fake.base_url)
+        monkeypatch.setattr(GeminiProvider, "retry_delays_s", (0.01, 0.02, 0.04))
+        reset_settings()
+        router.reset_providers()
+        yield fake
+    router.reset_providers()
 
 
 async def test_usage_status_codes(user: User, any_db: str) -> None:

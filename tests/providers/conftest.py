@@ -7,11 +7,25 @@ from collections.abc import Iterator
 import pytest
 
 from pixora_ui.providers import router
+from pixora_ui.providers.gemini import GeminiProvider
 from pixora_ui.providers.imagekit import ImageKitProvider
 from pixora_ui.settings import reset_settings
 from pixora_ui.storage import factory
-from tests.fakes import imagekit_fake
+from tests.fakes import gemini_fake, imagekit_fake
+from tests.fakes.gemini_fake import GeminiFake, run_gemini_fake
 from tests.fakes.imagekit_fake import ImageKitFake, run_imagekit_fake
+
+
+@pytest.fixture
+def gemini(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiFake]:
+    with run_gemini_fake() as fake:
+        monkeypatch.setenv("GEMINI_API_KEY", gemini_fake.API_KEY)
+        monkeypatch.setenv("GEMINI_BASE_URL", fake.base_url)
+        monkeypatch.setattr(GeminiProvider, "retry_delays_s", (0.01, 0.02, 0.04))
+        reset_settings()
+        router.reset_providers()
+        yield fake
+    router.reset_providers()
 
 
 @pytest.fixture
