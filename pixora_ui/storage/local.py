@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from pixora_ui.settings import Settings, get_settings
@@ -20,6 +22,10 @@ from pixora_ui.storage.base import Storage, StorageError, StoredObject
 
 _KEY = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.[a-z0-9]{1,5}$")
 _SHA = re.compile(r"^[0-9a-f]{64}$")
+
+# A temporary file younger than this may belong to a write still in flight (on this process or on
+# another one sharing the folder), so the start-up sweep leaves it alone even if it can lock it.
+PARTIAL_FILE_GRACE_S = 15 * 60
 
 EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -57,6 +63,9 @@ class LocalStorage(Storage):
             return  # same content already stored (the key is its hash)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        # The writer holds an exclusive lock on its temporary file until it is renamed: the sweep
+        # below never removes a file whose owner is still alive.
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -96,16 +105,39 @@ class LocalStorage(Storage):
     def local_path(self, key: str) -> str | None:
         return str(self._path(key))
 
-    def cleanup_partial_files(self) -> int:
-        """Remove temporary files left by a crash mid-write; returns how many were removed."""
+    def cleanup_partial_files(self, *, grace_s: float = PARTIAL_FILE_GRACE_S) -> int:
+        """Remove temporary files left by a crash mid-write; returns how many were removed.
+
+        Only a file that is older than `grace_s` and that no live write holds locked is removed."""
         removed = 0
         if not self.root.exists():
             return 0
+        cutoff = time.time() - grace_s
         for tmp in self.root.glob("*/*/.tmp-*.part"):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            if _remove_if_abandoned(tmp, cutoff):
                 removed += 1
         return removed
+
+
+def _remove_if_abandoned(tmp: Path, cutoff: float) -> bool:
+    try:
+        if tmp.stat().st_mtime > cutoff:
+            return False
+        fd = os.open(tmp, os.O_RDONLY)
+    except OSError:
+        return False  # renamed or removed meanwhile
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a live write owns it
+        try:
+            tmp.unlink()
+        except OSError:
+            return False
+        return True
+    finally:
+        os.close(fd)
 
 
 def create(settings: Settings | None = None) -> LocalStorage:
