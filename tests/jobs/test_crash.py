@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from db.session import session_scope
 from pixora_ui.services import assets, jobs, runner
 from pixora_ui.settings import get_settings
+from pixora_ui.storage.local import PARTIAL_FILE_GRACE_S
 from tests.jobs.conftest import make_user, upload_photo, usage_count
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,6 +48,9 @@ async def test_killed_runner_recovers_with_refund(any_db: str) -> None:
         partial = get_settings().media_dir / "ab" / "cd" / ".tmp-crash.part"
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_bytes(b"half")
+        # Old enough that the sweep may judge it abandoned (no live write holds its lock either).
+        stale = time.time() - PARTIAL_FILE_GRACE_S - 60
+        os.utime(partial, (stale, stale))
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     finally:

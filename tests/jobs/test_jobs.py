@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from sqlalchemy import select
@@ -141,7 +142,10 @@ async def test_cancel_running_and_queued_jobs_refund(any_db: str) -> None:
         assert queued.status == "queued" and queued.queue_position == 1
         cancelled_queued = await jobs.cancel(session, user_id=user_id, job_id=second.id)
     assert cancelled_queued.status == "cancelled" and cancelled_queued.credit_state == CREDIT_REFUNDED
-    await asyncio.sleep(0.3)
+    # Cancel the first job once it has reported progress mid-way (a condition, not a guessed pause).
+    deadline = time.monotonic() + 30
+    while not any(v.status == "running" and 0 < v.progress < 1 for v in seen) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     async with session_scope() as session:
         await jobs.cancel(session, user_id=user_id, job_id=first.id)
     done = await jobs.wait_for(first.id, user_id=user_id, timeout=10)
