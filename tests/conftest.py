@@ -136,3 +136,33 @@ def any_db(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
         request.getfixturevalue("use_postgres")
     return str(request.param)
+
+
+# NiceGUI's simulated user looks for an element 3 times, 0.1 s apart. On a busy 2-core machine a
+# page (sign-in, then the studio) can take seconds to render, so every `should_see` here waits for
+# its element up to SHOULD_SEE_TIMEOUT_S: a condition, never a guessed pause. A test that expects an
+# element to stay away uses `should_not_see`, which is left as it is.
+SHOULD_SEE_TIMEOUT_S = 20.0
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _patient_should_see() -> Iterator[None]:
+    import time
+
+    from nicegui.testing import User
+
+    original = User.should_see
+
+    async def should_see(self: User, *args: object, retries: int = 3, **kwargs: object) -> None:
+        deadline = time.monotonic() + max(retries * 0.1, SHOULD_SEE_TIMEOUT_S)
+        while True:
+            try:  # one look, then NiceGUI's own 0.1 s pause before it gives up
+                await original(self, *args, retries=1, **kwargs)  # type: ignore[arg-type]
+                return
+            except AssertionError:
+                if time.monotonic() >= deadline:
+                    raise
+
+    User.should_see = should_see  # type: ignore[method-assign]
+    yield
+    User.should_see = original  # type: ignore[method-assign]
