@@ -13,7 +13,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from db.session import session_scope
@@ -75,8 +75,16 @@ def _submit_error(exc: Exception) -> ApiError:
     return ApiError(400, "bad_request", str(exc))
 
 
+async def json_only(request: Request) -> None:
+    """415 for a body that is not JSON (checked before the body itself is validated)."""
+    kind = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type", "Send the edit as JSON (Content-Type: application/json).")
+
+
 @router.post(
     "/edits",
+    dependencies=[Depends(json_only)],
     status_code=202,
     response_model=schemas.Job,
     summary="Start an edit (a job)",

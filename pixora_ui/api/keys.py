@@ -152,3 +152,21 @@ async def create_key_for_email(email: str, *, name: str) -> NewKey:
         if user_id is None:
             raise ApiKeyError(f"no user with the email {address}")
         return await create_key(session, user_id=user_id, name=name)
+
+
+# --- for the profile page (one unit of work each) ---------------------------------------------------
+
+
+async def keys_of(user_id: int) -> list[KeyView]:
+    async with session_scope() as session:
+        return await list_keys(session, user_id=user_id)
+
+
+async def make_key(user_id: int, name: str) -> NewKey:
+    async with session_scope() as session:
+        return await create_key(session, user_id=user_id, name=name)
+
+
+async def revoke(user_id: int, key_id: int) -> bool:
+    async with session_scope() as session:
+        return await revoke_key(session, user_id=user_id, key_id=key_id)
