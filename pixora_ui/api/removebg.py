@@ -317,11 +317,9 @@ async def _run_tool(user_id: int, data: bytes, name: str) -> tuple[ImageArray, i
                 session, user_id=user_id, asset_id=upload.id, tool=TOOL, params={"output": "transparent"}
             )
     except ImageInputError as exc:
-        mapped = image_input_error(exc)
-        code = "file_too_large" if mapped.status == 413 else "invalid_image"
-        raise RemoveBgError(
-            mapped.status, "Invalid image" if mapped.status != 413 else "File too large", code, str(exc)
-        ) from None
+        if image_input_error(exc).status == 413:
+            raise RemoveBgError(413, "File too large", "file_too_large", str(exc)) from None
+        raise RemoveBgError(400, "Invalid image", "invalid_image", str(exc)) from None
     except QuotaExceeded as exc:
         raise RemoveBgError(402, "Storage full", "storage_full", str(exc)) from None
     except LimitReached as exc:
