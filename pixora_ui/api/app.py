@@ -7,6 +7,8 @@ interactive documentation for it. The remove.bg-compatible endpoint is mounted a
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse
@@ -14,11 +16,16 @@ from starlette.responses import HTMLResponse
 from pixora_ui.api import catalog, edits, photos
 from pixora_ui.api.body_cap import BodyCapMiddleware
 from pixora_ui.api.errors import install_error_handlers
+from pixora_ui.api.schemas import ErrorBody
 from pixora_ui.settings import get_settings
 
 PREFIX = "/api/v1"
 JSON_BODY_LIMIT = 256 * 1024
 UPLOAD_SLACK = 1024 * 1024
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No API key, or an unknown or revoked one"},
+    429: {"model": ErrorBody, "description": "Too many requests with this key: wait Retry-After seconds"},
+}
 
 DESCRIPTION = """
 Pixora's public API: upload photos, run any studio tool on them, follow the jobs and download the
@@ -49,9 +56,8 @@ def build_v1() -> FastAPI:
     )
     install_error_handlers(api)
     api.add_middleware(BodyCapMiddleware, limit=_v1_body_limit)
-    api.include_router(photos.router)
-    api.include_router(edits.router)
-    api.include_router(catalog.router)
+    for router in (photos.router, edits.router, catalog.router):
+        api.include_router(router, responses=COMMON_ERRORS)
     return api
 
 

@@ -65,13 +65,13 @@ async def read_upload(request: Request) -> tuple[bytes, str]:
     content_type = request.headers.get("content-type", "").lower()
     if content_type.startswith("multipart/form-data"):
         form = await request.form(max_files=1, max_fields=20)
-        field = form.get("file")
-        if not isinstance(field, UploadFile):
-            raise ApiError(400, "missing_file", "Send the photo in a form field named file.")
-        data = await field.read()
-        name = field.filename or "photo"
-        await form.close()
-        return data, name
+        try:
+            field = form.get("file")
+            if not isinstance(field, UploadFile):
+                raise ApiError(400, "missing_file", "Send the photo in a form field named file.")
+            return await field.read(), field.filename or "photo"
+        finally:
+            await form.close()
     if content_type.startswith(_RAW_TYPES):
         data = await request.body()
         name = request.query_params.get("name") or request.headers.get("x-filename") or "photo"

@@ -203,8 +203,10 @@ async def read_request(request: Request) -> tuple[dict[str, str], bytes, str]:
     data: bytes | None = None
     name = "image"
     if content_type.startswith("application/json"):
+        raw = await request.body() or b"{}"
         try:
-            body = json.loads(await request.body() or b"{}")
+            # A base64 photo makes a body of many MB: parse it off the event loop.
+            body = json.loads(raw) if len(raw) < 64 * 1024 else await asyncio.to_thread(json.loads, raw)
         except ValueError:
             raise _bad("Invalid JSON", "The request body is not valid JSON.") from None
         if not isinstance(body, dict):
@@ -213,7 +215,8 @@ async def read_request(request: Request) -> tuple[dict[str, str], bytes, str]:
             k: ("true" if v is True else "false" if v is False else str(v)) for k, v in body.items() if v is not None
         }
     elif content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form: FormData = await request.form(max_files=2, max_fields=40)
+        # image_file_b64 is a text field of many MB (Starlette's default cap for one is 1 MB).
+        form: FormData = await request.form(max_files=2, max_fields=40, max_part_size=_body_limit(""))
         try:
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):

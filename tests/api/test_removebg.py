@@ -109,6 +109,15 @@ async def test_base64_bg_color_jpg_crop_and_json(http: httpx.AsyncClient) -> Non
     )
     assert Image.open(io.BytesIO(base64.b64decode(data["result_b64"]))).size == (400, 300)
 
+    noise = np.random.default_rng(7).integers(0, 256, (900, 1200, 3), dtype=np.uint8)
+    big = io.BytesIO()
+    Image.fromarray(noise).save(big, format="PNG")
+    big_b64 = base64.b64encode(big.getvalue()).decode()
+    assert len(big_b64) > 3_000_000  # a multipart text field far over Starlette's 1 MB default
+    large = await http.post(URL, headers=headers, files={"image_file_b64": (None, big_b64)}, data={"size": "full"})
+    assert large.status_code == 200, large.text
+    assert (large.headers["x-width"], large.headers["x-height"]) == ("1200", "900")
+
     archive = await http.post(URL, headers=headers, data={"image_file_b64": b64, "size": "full", "format": "zip"})
     assert archive.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
