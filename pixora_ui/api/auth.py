@@ -23,6 +23,14 @@ MISSING_MESSAGE = "Send your API key in the Authorization header (Bearer pix_liv
 INVALID_MESSAGE = "This API key is not valid. It may have been revoked."
 
 
+class KeyMissing(LookupError):
+    """The request carries no API key."""
+
+
+class KeyInvalid(LookupError):
+    """The key is unknown, malformed or revoked."""
+
+
 class RateLimited(Exception):
     def __init__(self, verdict: ratelimit.Verdict) -> None:
         super().__init__("rate limited")
@@ -51,16 +59,16 @@ def rate_headers(verdict: ratelimit.Verdict) -> dict[str, str]:
 
 
 async def identify(request: Request) -> KeyOwner:
-    """The key's owner; RateLimited, or LookupError with the message for a missing or bad key."""
+    """The key's owner; RateLimited, KeyMissing or KeyInvalid otherwise."""
     raw = raw_key(request)
     if raw is None:
-        raise LookupError(MISSING_MESSAGE)
+        raise KeyMissing(MISSING_MESSAGE)
     verdict = rate_check(raw)
     if not verdict.allowed:
         raise RateLimited(verdict)
     owner = await keys.authenticate(raw)
     if owner is None:
-        raise LookupError(INVALID_MESSAGE)
+        raise KeyInvalid(INVALID_MESSAGE)
     return owner
 
 
@@ -80,6 +88,7 @@ async def api_owner(
             f"Too many requests with this API key. Try again in {seconds} second{'s' if seconds != 1 else ''}.",
             headers=rate_headers(exc.verdict),
         ) from None
-    except LookupError as exc:
-        code = "missing_api_key" if str(exc) == MISSING_MESSAGE else "invalid_api_key"
-        raise ApiError(401, code, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    except KeyMissing:
+        raise ApiError(401, "missing_api_key", MISSING_MESSAGE, headers={"WWW-Authenticate": "Bearer"}) from None
+    except KeyInvalid:
+        raise ApiError(401, "invalid_api_key", INVALID_MESSAGE, headers={"WWW-Authenticate": "Bearer"}) from None

@@ -359,9 +359,10 @@ async def removebg(request: Request) -> Response:
         owner = await auth.identify(request)
     except auth.RateLimited as exc:
         return error_response(429, "Rate limit exceeded", "rate_limit_exceeded", "", auth.rate_headers(exc.verdict))
-    except LookupError:
-        title = "Missing API Key" if auth.raw_key(request) is None else "API Key invalid"
-        return error_response(403, title, "auth_failed")
+    except auth.KeyMissing:
+        return error_response(403, "Missing API Key", "auth_failed")
+    except auth.KeyInvalid:
+        return error_response(403, "API Key invalid", "auth_failed")
     try:
         fields, data, name = await read_request(request)
         opts = parse_options(fields)

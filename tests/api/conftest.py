@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -54,9 +55,10 @@ def api_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
     yield from installed_registry(monkeypatch, build_api_registry())
 
 
-@pytest.fixture
-async def api_url(user: User, api_registry: ToolRegistry) -> AsyncIterator[str]:
-    """The running app at http://127.0.0.1:PORT (real sockets, same event loop as the test)."""
+@asynccontextmanager
+async def serving() -> AsyncIterator[str]:
+    """The app that NiceGUI's `user` fixture built, at http://127.0.0.1:PORT: real sockets, served by
+    uvicorn in the test's own event loop (so jobs, the runner and HTTP share one loop)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -74,6 +76,25 @@ async def api_url(user: User, api_registry: ToolRegistry) -> AsyncIterator[str]:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
         sock.close()
+
+
+@pytest.fixture
+async def api_url(user: User, api_registry: ToolRegistry) -> AsyncIterator[str]:
+    """The app with the fast test tools."""
+    async with serving() as url:
+        yield url
+
+
+@pytest.fixture
+async def real_api_url(user: User) -> AsyncIterator[str]:
+    """The app with the real engine's tools (the installed model weights)."""
+    from pixora_ui.providers import router
+    from pixora_ui.storage.factory import reset_storage
+
+    router.reset_providers()
+    reset_storage()
+    async with serving() as url:
+        yield url
 
 
 @pytest.fixture
