@@ -221,6 +221,8 @@ async def test_edits_idempotency_wait_and_errors(http: httpx.AsyncClient, any_db
     assert_error(
         await http.post(f"{V1}/edits", headers=h, json={"photo_id": photo, "tool": "nope"}), 400, "unknown_tool"
     )
+    unknown_provider = {"photo_id": photo, "tool": "t-free", "provider": "elsewhere"}
+    assert_error(await http.post(f"{V1}/edits", headers=h, json=unknown_provider), 400, "unknown_provider")
     bad_param = await http.post(
         f"{V1}/edits", headers=h, json={"photo_id": photo, "tool": "t-slow", "params": {"seconds": 99}}
     )
