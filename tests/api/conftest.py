@@ -18,7 +18,7 @@ from nicegui.testing import User
 
 from db.session import session_scope
 from pixora_ui.api import keys
-from pixora_ui.engine.registry import ImageArray, Param, Tool, ToolRegistry, ToolResult
+from pixora_ui.engine.registry import ImageArray, Tool, ToolRegistry, ToolResult
 from tests.jobs.conftest import build_test_registry, installed_registry
 
 
@@ -46,7 +46,6 @@ def build_api_registry() -> ToolRegistry:
             params=REMOVE_BG.params,
         )
     )
-    assert isinstance(REMOVE_BG.params[0], Param)
     return registry
 
 
@@ -111,9 +110,3 @@ async def new_key(user_id: int, name: str = "script") -> str:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
