@@ -4,7 +4,7 @@ python main.py serve [--host H] [--port P]
 python main.py migrate
 python main.py models install|list
 python main.py edit PHOTOS... --tool TOOL [--param k=v ...] -o OUT
-python main.py admin create-user|set-plan ...
+python main.py admin create-user|set-plan|create-api-key ...
 python main.py bench
 """
 

@@ -1,5 +1,5 @@
 """The profile (`/profile`): name, email, avatar, sign-in methods, plan and usage, member since,
-password change, "sign out everywhere" and account deletion."""
+password change, "sign out everywhere", API keys (Developer) and account deletion."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import ui
 
 from components import theme
+from components.api_keys import developer_section
 from components.frame import avatar, frame
 from pages.guard import signed_in, still_signed_in, viewer_of
 from pages.login import error_banner, show_error
@@ -42,6 +43,7 @@ async def profile_page(request: Request) -> RedirectResponse | None:
         _plan_section(user)
         _password_section(user)
         _sessions_section(request, user)
+        await developer_section(user.id, still_signed_in)
         _danger_section(request, user)
     return None
 

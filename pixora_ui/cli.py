@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     edit.add_argument("--skip-existing", action="store_true", help="skip inputs whose output exists")
     edit.add_argument("--list-tools", action="store_true", help=argparse.SUPPRESS)
 
-    admin = commands.add_parser("admin", help="operator tasks: create users, set plans")
+    admin = commands.add_parser("admin", help="operator tasks: create users, set plans, make API keys")
     admin_sub = admin.add_subparsers(dest="admin_command", metavar="ACTION")
     admin_sub.required = True
     create = admin_sub.add_parser("create-user", help="create a user with a password")
@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     set_plan = admin_sub.add_parser("set-plan", help="change a user's plan (free, pro, team)")
     set_plan.add_argument("email")
     set_plan.add_argument("plan", choices=("free", "pro", "team"))
+    api_key = admin_sub.add_parser("create-api-key", help="make an API key for a user and print it once")
+    api_key.add_argument("email")
+    api_key.add_argument("--name", default="Command line", help="a name to tell the key apart (default: Command line)")
 
     bench = commands.add_parser("bench", help="benchmark the local tools and print a table", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
@@ -121,6 +124,10 @@ def _cmd_admin(args: argparse.Namespace) -> int:
                 )
             )
             print(f"Created {args.email.strip().lower()} on the {args.plan} plan.")
+        elif args.admin_command == "create-api-key":
+            secret = asyncio.run(admin.create_api_key(email=args.email, name=args.name))
+            print(secret)
+            print("Keep this key safe: it is shown only this once.", file=sys.stderr)
         else:
             asyncio.run(admin.set_plan(email=args.email, plan=args.plan))
             print(f"{args.email.strip().lower()} is now on the {args.plan} plan.")

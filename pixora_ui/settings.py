@@ -128,6 +128,7 @@ class Settings:
     gemini_base_url: str = ""
     gemini_timeout_s: float = 120.0
     provider_preference: str = ""
+    api_rate_limit: int = 120
 
     # --- derived paths -------------------------------------------------------------------
     @property
@@ -241,6 +242,8 @@ class Settings:
             raise SettingsError("FREE_EDIT_LIMIT cannot be negative")
         if self.local_job_concurrency < 1 or self.remote_job_concurrency < 1:
             raise SettingsError("job concurrency limits must be at least 1")
+        if self.api_rate_limit < 1:
+            raise SettingsError("API_RATE_LIMIT must be at least 1 request a minute")
 
 
 def _normalise_database_url(url: str) -> str:
@@ -319,6 +322,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         gemini_base_url=_str(e, "GEMINI_BASE_URL").rstrip("/"),
         gemini_timeout_s=_float(e, "GEMINI_TIMEOUT_S", 120.0),
         provider_preference=_str(e, "PROVIDER_PREFERENCE"),
+        api_rate_limit=_int(e, "API_RATE_LIMIT", 120),
     )
     settings.validate()
     return settings

@@ -64,3 +64,17 @@ async def set_plan(*, email: str, plan: str) -> None:
             apply_plan(user, plan, get_settings())
     finally:
         await dispose_engine()
+
+
+async def create_api_key(*, email: str, name: str) -> str:
+    """A new API key for the user with this email; returns the key (shown once, never stored)."""
+    from pixora_ui.api.keys import ApiKeyError, create_key_for_email
+
+    await _migrate()
+    try:
+        created = await create_key_for_email(email, name=name)
+    except ApiKeyError as exc:
+        raise AdminError(str(exc)) from exc
+    finally:
+        await dispose_engine()
+    return created.secret

@@ -5,7 +5,8 @@ tracking, gzip, a prefix redirect fixer and cache headers - four of them BaseHTT
 cost more than the routes themselves. Media and the small JSON reads need none of it: they check
 the `pixora_session` cookie or a URL signature themselves, send their own cache headers, and are
 already compressed (images) or tiny (JSON); the job API's POSTs check the Origin header themselves
-(web.csrf). So GET/HEAD requests to those paths, and POSTs to /api/jobs…, go straight to
+(web.csrf), and the public API (/api/v1, /api/v1.0) authenticates every method with an API key.
+So GET/HEAD requests to those paths, POSTs to /api/jobs… and every request to the public API go straight to
 FastAPI's core (error handling, exception handlers, the router); everything else takes the normal
 stack unchanged. Responses still carry an X-Request-ID. Installed by `register(app)`; the stack is
 built lazily by Starlette, so it is in place whatever order middleware is added in.
@@ -25,6 +26,8 @@ from pixora_ui.logs import request_id_var
 FAST_PREFIXES: tuple[str, ...] = ("/media/", "/api/usage", "/api/jobs")
 # Methods that take the fast lane: reads, and POSTs to the job API (they check the Origin themselves).
 FAST_POST_PREFIXES: tuple[str, ...] = ("/api/jobs",)
+# The public API authenticates every request with an API key (no cookies): every method, no page stack.
+FAST_ANY_METHOD_PREFIXES: tuple[str, ...] = ("/api/v1", "/api/v1.0")
 _INSTALLED = "_pixora_fast_lane"
 
 
@@ -40,6 +43,8 @@ class FastLane:
         self.prefixes = prefixes
 
     def _fast(self, method: str, path: str) -> bool:
+        if _matches(path, FAST_ANY_METHOD_PREFIXES):
+            return True
         if method in {"GET", "HEAD"}:
             return _matches(path, self.prefixes)
         return method == "POST" and _matches(path, FAST_POST_PREFIXES)
