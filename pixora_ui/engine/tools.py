@@ -17,6 +17,7 @@ _TOOL_MODULES: tuple[str, ...] = (
     "pixora_ui.engine.tools_crop",
     "pixora_ui.engine.tools_basic",
     "pixora_ui.engine.tools_enhance",
+    "pixora_ui.engine.tools_style",
 )
 
 

@@ -296,7 +296,7 @@ async def submit(
     chosen = router.choose(tool, provider, params=clean)
 
     charged = False
-    if spec.costs_credit:
+    if spec.charges(clean):
         try:
             charged = await usage.reserve_credit(session, user_id=user_id)
         except LimitReached:
