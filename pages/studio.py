@@ -25,13 +25,14 @@ from components.job_panel import JobPanel
 from components.mask_painter import MaskPainter
 from components.prompt_box import PromptBox
 from components.shortcuts import shortcuts_dialog
+from components.style_panel import StylePanel
 from components.tool_palette import INSTANT_FEEDBACK_JS, ToolPalette
 from components.upgrade_dialog import open_upgrade_dialog
 from components.upload_zone import UploadZone
 from pages.guard import signed_in, still_signed_in, viewer_of
 from pixora_ui.auth.current import CurrentUser
 from pixora_ui.billing.service import payments_enabled
-from pixora_ui.services import studio
+from pixora_ui.services import create, studio
 from pixora_ui.services.plans import Usage
 from pixora_ui.services.usage import LIMIT_MESSAGE
 
@@ -104,6 +105,7 @@ class StudioPage:
         self.shown = 0
         self.rename_target: str | None = None
         self.prompt: PromptBox | None = None
+        self.style_panel: StylePanel | None = None
         self.last_request: tuple[str, dict[str, Any], str | None] | None = None
         self.in_flight: set[tuple[str, str]] = set()  # (photo version, tool) being submitted
         # (fingerprint, when, idempotency key, job id) of the last submit
@@ -286,7 +288,22 @@ class StudioPage:
                 on_open=self._tool_opened,
                 on_change=self._params_changed,
                 image_choices=lambda: [(p.id, p.name) for p in self.photos],
+                custom={create.STYLE_TOOL: self._style_panel},
             )
+
+    def _style_panel(self, _card: studio.ToolCard) -> None:
+        def preview(preset: str) -> str | None:
+            version = self.history.current
+            return create.style_preview_url(version.preview_url, preset) if version else None
+
+        assert self.palette is not None
+        self.style_panel = StylePanel(
+            on_apply=lambda params, provider: self.apply_tool(create.STYLE_TOOL, params, provider),
+            preview_url=preview,
+            ai_provider=create.restyle_provider(),
+            image_choices=lambda: [(p.id, p.name) for p in self.photos],
+            register_button=self.palette.register_apply,
+        )
 
     def _bottom_nav(self) -> None:
         with (
@@ -448,6 +465,8 @@ class StudioPage:
         self._update_overlay()
         self.strip.refresh_buttons()
         self._refresh_enabled()
+        if self.style_panel is not None:
+            self.style_panel.refresh()
 
     def _refresh_enabled(self) -> None:
         has = self.history.current is not None

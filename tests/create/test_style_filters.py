@@ -3,14 +3,21 @@ and the same photo always gives the same bytes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 from skimage import data
 
-from pixora_ui.engine import style
+from pixora_ui.engine import imageio, style
 from pixora_ui.engine.registry import NeedsGenerativeProvider, ParamError, never_cancelled, no_progress
 from pixora_ui.engine.tools import get_registry
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _one_mp(image: np.ndarray) -> np.ndarray:
@@ -179,3 +186,30 @@ def test_the_style_tool_runs_filters_and_hands_ai_requests_on() -> None:
     with pytest.raises(ParamError):
         tool.validate({"preset": "glitter"})
     assert style.preset_name("Watercolor") == "watercolour"
+
+
+def test_cli_edit_with_a_style_preset(tmp_path: Path) -> None:
+    source = tmp_path / "in.png"
+    source.write_bytes(imageio.encode(np.ascontiguousarray(data.coffee()), "png"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "main.py"),
+            "edit",
+            str(source),
+            *("--tool", "style", "--param", "preset=pencil"),
+            "-o",
+            "out.png",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = imageio.decode((tmp_path / "out.png").read_bytes(), max_bytes=10**8, max_pixels=10**8).pixels
+    assert out.shape[:2] == data.coffee().shape[:2]
+    assert np.array_equal(out[..., :3], style.apply_style(np.ascontiguousarray(data.coffee()), "pencil"))
