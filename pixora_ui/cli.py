@@ -1,4 +1,4 @@
-"""The command line behind `main.py`: serve, migrate, models, edit, admin, bench."""
+"""The command line behind `main.py`: serve, migrate, models, edit, generate, admin, bench."""
 
 from __future__ import annotations
 
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     set_plan = admin_sub.add_parser("set-plan", help="change a user's plan (free, pro, team)")
     set_plan.add_argument("email")
     set_plan.add_argument("plan", choices=("free", "pro", "team"))
+
+    from pixora_ui.create_cli import add_parser as add_generate
+
+    add_generate(commands)
 
     bench = commands.add_parser("bench", help="benchmark the local tools and print a table", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
@@ -150,6 +154,10 @@ def main(argv: Sequence[str], *, run_server: Callable[..., None]) -> int:
         return _cmd_models(settings, args)
     if args.command == "edit":
         return _cmd_edit(args)
+    if args.command == "generate":
+        from pixora_ui.create_cli import run_generate
+
+        return run_generate(args)
     if args.command == "admin":
         from pixora_ui.logs import configure_logging
 

@@ -18,6 +18,7 @@ _TOOL_MODULES: tuple[str, ...] = (
     "pixora_ui.engine.tools_basic",
     "pixora_ui.engine.tools_enhance",
     "pixora_ui.engine.tools_style",
+    "pixora_ui.engine.tools_create",
 )
 
 

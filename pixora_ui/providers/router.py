@@ -48,6 +48,7 @@ DEFAULT_TOOL_ORDER: dict[str, tuple[str, ...]] = {
     "prompt": ("local", "gemini", "imagekit"),
     "shadow": ("imagekit",),
     "style": ("local", "gemini", "imagekit"),
+    "generate": ("gemini", "imagekit"),
 }
 # Order for requests that need a generative model: Gemini first for prompts, ImageKit's genfill for
 # canvases; the local engine last, so its clear "needs a generative provider" message is the fallback.

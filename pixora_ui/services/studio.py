@@ -141,6 +141,8 @@ def tool_cards() -> list[ToolCard]:
     cards: list[ToolCard] = []
     for group, tools in engine_tools.get_registry().by_group().items():
         for tool in tools:
+            if not tool.takes_photo:
+                continue  # text-to-image has its own Create dialog
             available, reason, providers = _provider_state(tool)
             cards.append(
                 ToolCard(
