@@ -8,6 +8,7 @@ URLs; every update of the page is a small in-place change.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 import uuid
@@ -19,6 +20,7 @@ from nicegui import ElementFilter, background_tasks, ui
 
 from components import theme
 from components.compare_view import CompareView
+from components.create_dialog import CreateDialog
 from components.frame import frame
 from components.history_strip import History, HistoryStrip
 from components.job_panel import JobPanel
@@ -106,6 +108,8 @@ class StudioPage:
         self.rename_target: str | None = None
         self.prompt: PromptBox | None = None
         self.style_panel: StylePanel | None = None
+        self.create_dialog: CreateDialog | None = None
+        self.created_jobs: set[str] = set()  # text-to-image jobs: each result is a new photo
         self.last_request: tuple[str, dict[str, Any], str | None] | None = None
         self.in_flight: set[tuple[str, str]] = set()  # (photo version, tool) being submitted
         # (fingerprint, when, idempotency key, job id) of the last submit
@@ -149,6 +153,11 @@ class StudioPage:
                 on_uploaded=self._uploaded,
                 still_signed_in=lambda: still_signed_in(self.user.id),
             )
+            creator = create.generate_provider()
+            if creator is not None:
+                ui.button("Create with AI", icon="auto_awesome", on_click=lambda: self._open_create(creator[1])).props(
+                    "outline no-caps"
+                ).classes("w-full").mark("create-open").props("data-testid=create-open")
             with ui.row().classes("w-full items-center justify-between px-1"):
                 ui.label("Library").classes(f"text-xs uppercase tracking-wider font-semibold {theme.MUTED}")
                 self.count = ui.label("").classes(f"text-xs {theme.MUTED}")
@@ -745,6 +754,37 @@ class StudioPage:
         self.last_request = (studio.PROMPT_TOOL, params, None)
         await self._submit(version.id, studio.PROMPT_TOOL, params, None, label=studio.tool_label(studio.PROMPT_TOOL))
 
+    def _open_create(self, provider_label: str) -> None:
+        if self.create_dialog is None:
+            with self.client.layout:
+                self.create_dialog = CreateDialog(on_create=self.create_pictures, provider_label=provider_label)
+        self.create_dialog.open()
+
+    async def create_pictures(self, prompt: str, aspect: str, count: int) -> None:
+        """Queue text-to-image jobs; each finished picture becomes a new photo and opens."""
+        if not await still_signed_in(self.user.id):
+            return
+        if self._needs_upgrade(True):
+            return
+        self.jobs.pending("Create")
+        try:
+            states = await create.submit_generation(self.user.id, prompt=prompt, aspect=aspect, count=count)
+        except studio.LimitReachedError:
+            self.jobs.hide()
+            await self._refresh_usage()
+            self._open_upgrade()
+            return
+        except studio.StudioError as exc:
+            self.jobs.show(studio.JobState(id="", tool_label="Create", status="failed", error=str(exc)))
+            return
+        for state in states:
+            self.my_jobs[state.id] = ""
+            self.created_jobs.add(state.id)
+        self.active_job = states[0].id
+        self.jobs.show(states[0])
+        self._close_sheets()
+        await self._refresh_usage()
+
     async def retry(self) -> None:
         if self.last_request is not None:
             tool, params, provider = self.last_request
@@ -817,6 +857,8 @@ class StudioPage:
             await self._job_update(state)
 
     async def _job_update(self, state: studio.JobState) -> None:
+        if state.id in self.created_jobs and state.status == "succeeded":
+            state = dataclasses.replace(state, note="Added to your library as a new photo")
         if state.id == self.active_job:
             self.jobs.show(state)
         if not state.finished:
@@ -825,6 +867,12 @@ class StudioPage:
         if state.status in {"failed", "cancelled"} and self.recent_submit and self.recent_submit[3] == state.id:
             self.recent_submit = None  # trying again after a failure or a cancel is a new job
         await self._refresh_usage()
+        if state.id in self.created_jobs:
+            self.created_jobs.discard(state.id)
+            if state.status == "succeeded" and state.result_asset_id:
+                await self.reload_library()
+                await self.open_photo(state.result_asset_id)
+            return
         if state.status == "succeeded" and state.result_asset_id and self.root_id:
             self.painter.clear()
             self.history.added(state.result_asset_id)

@@ -116,3 +116,42 @@ def test_style_filters_without_a_provider(plain_server: str, tmp_path: Path) -> 
             expect(page.get_by_text("5 of 5 free edits left").first).to_be_attached()
             page.screenshot(path=str(ARTIFACTS / "style-applied-1440.png"))
         browser.close()
+
+
+def test_create_and_ai_restyle_with_gemini(gemini_server: tuple[str, gemini_fake.GeminiFake], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    server, fake = gemini_server
+    expect.set_options(timeout=20_000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        with failure_screenshot(page, ARTIFACTS / "failure-gemini.png"):
+            _sign_up_and_upload(page, server, _photo(tmp_path), "dora@example.com")
+            # The style panel offers the AI restyle next to the filters.
+            _open_style(page)
+            expect(page.locator(tid("style-prompt"))).to_be_visible()
+            page.locator(f"{tid('style-prompt')} input, input{tid('style-prompt')}").fill("as a 1950s travel poster")
+            page.screenshot(path=str(ARTIFACTS / "style-panel-ai-1440.png"))
+            page.click(tid("apply-restyle"))
+            expect(page.locator(tid("version-1"))).to_be_attached(timeout=120_000)
+            expect(page.get_by_text("4 of 5 free edits left").first).to_be_attached()
+            assert any("1950s travel poster" in str(r["body"]) for r in fake.requests)
+            # Create: two wide pictures from a description, each a new photo in the library.
+            page.click(tid("create-open"))
+            expect(page.locator(tid("create-dialog"))).to_be_visible()
+            page.locator(f"{tid('create-prompt')} textarea, textarea{tid('create-prompt')}").fill(
+                "a red bicycle on a beach"
+            )
+            page.locator(tid("create-aspect")).get_by_text("Wide").click()
+            page.locator(tid("create-count")).get_by_text("2", exact=True).click()
+            expect(page.locator(tid("create-go"))).to_contain_text("2 AI edits")
+            page.screenshot(path=str(ARTIFACTS / "create-dialog-1440.png"))
+            page.click(tid("create-go"))
+            expect(page.get_by_text("3 photos")).to_be_visible(timeout=120_000)
+            expect(page.locator(tid("photo-0"))).to_contain_text("Created from: a red bicycle on a beach")
+            expect(page.locator(tid("photo-title"))).to_contain_text("1344×768")
+            expect(page.get_by_text("2 of 5 free edits left").first).to_be_attached()
+            page.screenshot(path=str(ARTIFACTS / "created-1440.png"))
+        browser.close()
