@@ -109,6 +109,8 @@ class StylePanel:
         ).props("dense outlined clearable maxlength=300").classes("w-full").mark("style-prompt").props(
             "data-testid=style-prompt"
         )
+        if self._ai[0] != "gemini":
+            return self._restyle_button(register_button)  # ImageKit restyles from a description only
         ui.select(
             {"": "No reference photo", **dict(self._image_choices())},
             value="",
@@ -117,6 +119,10 @@ class StylePanel:
         ).props("dense outlined options-dense").classes("w-full").mark("style-reference").props(
             "data-testid=style-reference"
         )
+        self._restyle_button(register_button)
+
+    def _restyle_button(self, register_button: Callable[[ui.button], None]) -> None:
+        assert self._ai is not None
         button = (
             ui.button(f"Restyle with {self._ai[1]}", icon="auto_awesome", on_click=self._apply_ai)
             .props("unelevated no-caps color=accent data-available=1")

@@ -18,6 +18,7 @@ from pixora_ui.services import assets, create, jobs
 from pixora_ui.services.jobs import JobView
 from pixora_ui.services.studio import LimitReachedError, StudioError
 from tests.fakes.gemini_fake import ASPECT_SIZES, GeminiFake
+from tests.fakes.imagekit_fake import ImageKitFake
 from tests.jobs.conftest import jpeg_bytes, make_user, upload_photo, usage_count
 from tests.providers.helpers import photo
 
@@ -162,3 +163,54 @@ def test_cli_generate_writes_pictures_and_says_what_is_missing(tmp_path: Path) -
     refused = _cli(["generate", "a lighthouse", "-o", "none.png"], tmp_path, {})
     assert refused.returncode != 0 and "GEMINI_API_KEY" in refused.stderr
     assert not (tmp_path / "none.png").exists()
+
+
+@pytest.fixture
+async def ik_runner(imagekit: ImageKitFake) -> AsyncIterator[ImageKitFake]:
+    from pixora_ui.services import runner as job_runner
+
+    await job_runner.start()
+    yield imagekit
+    await job_runner.stop()
+
+
+async def test_imagekit_text_to_image(ik_runner: ImageKitFake) -> None:
+    user_id = await make_user("ik-create@example.com", limit=3)
+    assert create.generate_provider() == ("imagekit", "ImageKit")
+    (state,) = await create.submit_generation(user_id, prompt="a red bicycle on a beach", aspect="9:16")
+    done = await _wait(user_id, state.id)
+    assert done.status == "succeeded", done.error
+    assert done.provider == "imagekit" and await usage_count(user_id) == 1
+    assert ik_runner.generated == ["a red bicycle on a beach"]
+    assert any(d[2] for d in ik_runner.deliveries), "waited through 'being prepared'"
+    async with session_scope() as session:
+        pixels = await assets.load_pixels(session, owner_id=user_id, asset_id=str(done.result_asset_id))
+        (item,) = await assets.list_library(session, owner_id=user_id)
+    assert pixels.shape[:2] == (1024, 576)
+    assert item.original.name == "Created from: a red bicycle on a beach"
+
+
+async def test_imagekit_refusal_refunds(ik_runner: ImageKitFake) -> None:
+    ik_runner.fail_ops["genimg"] = "The prompt was flagged by the content filter"
+    user_id = await make_user("ik-refused@example.com", limit=3)
+    (state,) = await create.submit_generation(user_id, prompt="something flagged")
+    done = await _wait(user_id, state.id)
+    assert done.status == "failed" and done.error is not None
+    assert "content filter" in done.error and "credit was refunded" in done.error
+    assert await usage_count(user_id) == 0
+
+
+async def test_imagekit_restyle_uses_its_prompt_edit(ik_runner: ImageKitFake) -> None:
+    user_id = await make_user("ik-restyle@example.com", limit=3)
+    asset_id = await upload_photo(user_id, jpeg_bytes(photo(96)))
+    async with session_scope() as session:
+        view = await jobs.submit(
+            session, user_id=user_id, asset_id=asset_id, tool="style", params={"prompt": "as an oil painting"}
+        )
+    done = await _wait(user_id, view.id)
+    assert done.status == "succeeded", done.error
+    assert done.provider == "imagekit" and await usage_count(user_id) == 1
+    assert any(tr.startswith("e-edit-prompte-") for tr, _status, _prep in ik_runner.deliveries)
+    async with session_scope() as session:
+        pixels = await assets.load_pixels(session, owner_id=user_id, asset_id=str(done.result_asset_id))
+    assert pixels.shape[:2] == photo(96).shape[:2]
