@@ -743,6 +743,10 @@ class StudioPage:
     async def _apply_prompt(self, text: str) -> None:
         if not await still_signed_in(self.user.id):
             return
+        description = create.creation_prompt(text)
+        if description and create.generate_provider() is not None:
+            await self.create_pictures(description, "1:1", 1)  # a new picture, not an edit of this photo
+            return
         version = self.history.current
         if version is None:
             ui.notify("Open a photo first", type="warning")

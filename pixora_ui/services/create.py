@@ -33,6 +33,13 @@ def style_preview_url(photo_preview_url: str, preset: str) -> str:
 GENERATE_TOOL = "generate"
 
 
+def creation_prompt(text: str) -> str | None:
+    """The description when a sentence asks for a new picture ("create an image of …"), else None."""
+    from pixora_ui.engine.interpret import interpret
+
+    return interpret(text).create or None
+
+
 def generate_provider() -> tuple[str, str] | None:
     """(name, label) of the provider that creates pictures here, or None without one."""
     for choice in choices_for(GENERATE_TOOL):
