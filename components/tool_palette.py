@@ -41,6 +41,7 @@ class ToolPalette:
         on_open: Callable[[str | None], Any] | None = None,
         on_change: Callable[[str, dict[str, Any]], Any] | None = None,
         image_choices: Choices | None = None,
+        custom: dict[str, Callable[[ToolCard], Any]] | None = None,
     ) -> None:
         self.cards = {c.name: c for c in cards}
         self._values: dict[str, dict[str, Any]] = {c.name: {p.name: p.default for p in c.params} for c in cards}
@@ -49,6 +50,8 @@ class ToolPalette:
         self._on_open = on_open
         self._on_change = on_change
         self._image_choices = image_choices or (lambda: [])
+        # Tools whose card content a page builds itself (e.g. the style panel with previews).
+        self._custom = custom or {}
         self._expansions: dict[str, ui.expansion] = {}
         self._apply_buttons: list[ui.button] = []
         self._built: set[str] = set()
@@ -72,6 +75,11 @@ class ToolPalette:
         self._enabled = enabled
         for button in self._apply_buttons:
             button.set_enabled(enabled and bool(button.props.get("data-available")))
+
+    def register_apply(self, button: ui.button) -> None:
+        """An apply button of a custom card: enabled and disabled with the palette's own."""
+        self._apply_buttons.append(button)
+        button.set_enabled(self._enabled and bool(button.props.get("data-available")))
 
     def close(self) -> None:
         for expansion in self._expansions.values():
@@ -135,6 +143,10 @@ class ToolPalette:
         if card.name in self._built:
             return
         self._built.add(card.name)
+        if card.name in self._custom and card.available:
+            with self._expansions[card.name], ui.column().classes("w-full gap-3 px-2 pb-3 pt-1"):
+                self._custom[card.name](card)
+            return
         with self._expansions[card.name], ui.column().classes("w-full gap-3 px-2 pb-3 pt-1"):
             if card.available:
                 ui.label(card.description).classes(f"text-xs {theme.MUTED}")

@@ -8,6 +8,7 @@ URLs; every update of the page is a small in-place change.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 import uuid
@@ -19,19 +20,21 @@ from nicegui import ElementFilter, background_tasks, ui
 
 from components import theme
 from components.compare_view import CompareView
+from components.create_dialog import CreateDialog
 from components.frame import frame
 from components.history_strip import History, HistoryStrip
 from components.job_panel import JobPanel
 from components.mask_painter import MaskPainter
 from components.prompt_box import PromptBox
 from components.shortcuts import shortcuts_dialog
+from components.style_panel import StylePanel
 from components.tool_palette import INSTANT_FEEDBACK_JS, ToolPalette
 from components.upgrade_dialog import open_upgrade_dialog
 from components.upload_zone import UploadZone
 from pages.guard import signed_in, still_signed_in, viewer_of
 from pixora_ui.auth.current import CurrentUser
 from pixora_ui.billing.service import payments_enabled
-from pixora_ui.services import studio
+from pixora_ui.services import create, studio
 from pixora_ui.services.plans import Usage
 from pixora_ui.services.usage import LIMIT_MESSAGE
 
@@ -104,6 +107,9 @@ class StudioPage:
         self.shown = 0
         self.rename_target: str | None = None
         self.prompt: PromptBox | None = None
+        self.style_panel: StylePanel | None = None
+        self.create_dialog: CreateDialog | None = None
+        self.created_jobs: set[str] = set()  # text-to-image jobs: each result is a new photo
         self.last_request: tuple[str, dict[str, Any], str | None] | None = None
         self.in_flight: set[tuple[str, str]] = set()  # (photo version, tool) being submitted
         # (fingerprint, when, idempotency key, job id) of the last submit
@@ -147,6 +153,11 @@ class StudioPage:
                 on_uploaded=self._uploaded,
                 still_signed_in=lambda: still_signed_in(self.user.id),
             )
+            creator = create.generate_provider()
+            if creator is not None:
+                ui.button("Create with AI", icon="auto_awesome", on_click=lambda: self._open_create(creator[1])).props(
+                    "outline no-caps"
+                ).classes("w-full").mark("create-open").props("data-testid=create-open")
             with ui.row().classes("w-full items-center justify-between px-1"):
                 ui.label("Library").classes(f"text-xs uppercase tracking-wider font-semibold {theme.MUTED}")
                 self.count = ui.label("").classes(f"text-xs {theme.MUTED}")
@@ -286,7 +297,22 @@ class StudioPage:
                 on_open=self._tool_opened,
                 on_change=self._params_changed,
                 image_choices=lambda: [(p.id, p.name) for p in self.photos],
+                custom={create.STYLE_TOOL: self._style_panel},
             )
+
+    def _style_panel(self, _card: studio.ToolCard) -> None:
+        def preview(preset: str) -> str | None:
+            version = self.history.current
+            return create.style_preview_url(version.preview_url, preset) if version else None
+
+        assert self.palette is not None
+        self.style_panel = StylePanel(
+            on_apply=lambda params, provider: self.apply_tool(create.STYLE_TOOL, params, provider),
+            preview_url=preview,
+            ai_provider=create.restyle_provider(),
+            image_choices=lambda: [(p.id, p.name) for p in self.photos],
+            register_button=self.palette.register_apply,
+        )
 
     def _bottom_nav(self) -> None:
         with (
@@ -448,6 +474,8 @@ class StudioPage:
         self._update_overlay()
         self.strip.refresh_buttons()
         self._refresh_enabled()
+        if self.style_panel is not None:
+            self.style_panel.refresh()
 
     def _refresh_enabled(self) -> None:
         has = self.history.current is not None
@@ -715,6 +743,10 @@ class StudioPage:
     async def _apply_prompt(self, text: str) -> None:
         if not await still_signed_in(self.user.id):
             return
+        description = create.creation_prompt(text)
+        if description and create.generate_provider() is not None:
+            await self.create_pictures(description, "1:1", 1)  # a new picture, not an edit of this photo
+            return
         version = self.history.current
         if version is None:
             ui.notify("Open a photo first", type="warning")
@@ -725,6 +757,37 @@ class StudioPage:
         params = {"prompt": text}
         self.last_request = (studio.PROMPT_TOOL, params, None)
         await self._submit(version.id, studio.PROMPT_TOOL, params, None, label=studio.tool_label(studio.PROMPT_TOOL))
+
+    def _open_create(self, provider_label: str) -> None:
+        if self.create_dialog is None:
+            with self.client.layout:
+                self.create_dialog = CreateDialog(on_create=self.create_pictures, provider_label=provider_label)
+        self.create_dialog.open()
+
+    async def create_pictures(self, prompt: str, aspect: str, count: int) -> None:
+        """Queue text-to-image jobs; each finished picture becomes a new photo and opens."""
+        if not await still_signed_in(self.user.id):
+            return
+        if self._needs_upgrade(True):
+            return
+        self.jobs.pending("Create")
+        try:
+            states = await create.submit_generation(self.user.id, prompt=prompt, aspect=aspect, count=count)
+        except studio.LimitReachedError:
+            self.jobs.hide()
+            await self._refresh_usage()
+            self._open_upgrade()
+            return
+        except studio.StudioError as exc:
+            self.jobs.show(studio.JobState(id="", tool_label="Create", status="failed", error=str(exc)))
+            return
+        for state in states:
+            self.my_jobs[state.id] = ""
+            self.created_jobs.add(state.id)
+        self.active_job = states[0].id
+        self.jobs.show(states[0])
+        self._close_sheets()
+        await self._refresh_usage()
 
     async def retry(self) -> None:
         if self.last_request is not None:
@@ -798,6 +861,8 @@ class StudioPage:
             await self._job_update(state)
 
     async def _job_update(self, state: studio.JobState) -> None:
+        if state.id in self.created_jobs and state.status == "succeeded":
+            state = dataclasses.replace(state, note="Added to your library as a new photo")
         if state.id == self.active_job:
             self.jobs.show(state)
         if not state.finished:
@@ -806,6 +871,12 @@ class StudioPage:
         if state.status in {"failed", "cancelled"} and self.recent_submit and self.recent_submit[3] == state.id:
             self.recent_submit = None  # trying again after a failure or a cancel is a new job
         await self._refresh_usage()
+        if state.id in self.created_jobs:
+            self.created_jobs.discard(state.id)
+            if state.status == "succeeded" and state.result_asset_id:
+                await self.reload_library()
+                await self.open_photo(state.result_asset_id)
+            return
         if state.status == "succeeded" and state.result_asset_id and self.root_id:
             self.painter.clear()
             self.history.added(state.result_asset_id)

@@ -32,6 +32,7 @@ import numpy as np
 BENCH_CASE_MODULES: list[str] = [
     "pixora_ui.engine.bench_cases_part1",
     "pixora_ui.engine.bench_cases_part2",
+    "pixora_ui.engine.bench_cases_style",
 ]
 
 SIZES: dict[str, tuple[int, int]] = {"1 MP": (1155, 866), "12 MP": (4000, 3000)}

@@ -1,4 +1,4 @@
-"""The command line behind `main.py`: serve, migrate, models, edit, admin, bench."""
+"""The command line behind `main.py`: serve, migrate, models, edit, generate, admin, bench."""
 
 from __future__ import annotations
 
@@ -57,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     api_key = admin_sub.add_parser("create-api-key", help="make an API key for a user and print it once")
     api_key.add_argument("email")
     api_key.add_argument("--name", default="Command line", help="a name to tell the key apart (default: Command line)")
+
+    from pixora_ui.create_cli import add_parser as add_generate
+
+    add_generate(commands)
 
     bench = commands.add_parser("bench", help="benchmark the local tools and print a table", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
@@ -157,6 +161,10 @@ def main(argv: Sequence[str], *, run_server: Callable[..., None]) -> int:
         return _cmd_models(settings, args)
     if args.command == "edit":
         return _cmd_edit(args)
+    if args.command == "generate":
+        from pixora_ui.create_cli import run_generate
+
+        return run_generate(args)
     if args.command == "admin":
         from pixora_ui.logs import configure_logging
 

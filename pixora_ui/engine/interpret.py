@@ -82,6 +82,7 @@ class Plan:
     needs_generative: bool = False
     reason: str = ""  # why a generative model is needed (one sentence), when needs_generative
     unknown: tuple[str, ...] = field(default=())  # clauses no local tool understood
+    create: str = ""  # "create an image of X": the description of a new picture (text-to-image)
 
     @property
     def summary(self) -> str:
@@ -187,6 +188,50 @@ def _m_bw(clause: str) -> list[PlanStep] | None:
     if re.search(r"\b(remove|drop|no) (?:the |all )?colou?rs?\b", clause):
         return [PlanStep(tool="adjust", params={"black_white": True}, label="Black and white")]
     return None
+
+
+# Style filters (engine/style.py) by the words people use; "colour" is already "color" here.
+_STYLE_WORDS: tuple[tuple[str, str, str], ...] = (
+    (
+        r"colou?r(?:ed)? pencil(?: sketch| drawing)?|pencil (?:sketch|drawing) in colou?r",
+        "pencil-colour",
+        "Colour pencil",
+    ),
+    (r"(?:pencil |charcoal |line )?(?:sketch|drawing)|pencil|charcoal", "pencil", "Pencil sketch"),
+    (r"water ?colou?r|aquarelle", "watercolour", "Watercolour"),
+    (r"oil painting|painting|painterly|painted", "painting", "Painting"),
+    (r"cartoon|comic(?: book)?|toon|cel[- ]shaded", "cartoon", "Cartoon"),
+    (r"duo ?tone|two[- ]tone", "duotone", "Duotone"),
+    (r"film|film (?:grain|photo|stock)|vintage film|analog(?:ue)? film|grainy film", "vintage", "Vintage film"),
+    (r"high[- ]key", "high-key", "High key"),
+    (r"low[- ]key|moody|dramatic dark", "low-key", "Low key"),
+)
+_STYLE_INTRO = re.compile(
+    r"^(?:(?:make|turn|render|convert|style|restyle)(?: it| this| the photo| the image)?(?: look)?(?: like| as| into)?"
+    r"|look like|like|as|into|in the style of|(?:apply|add|give it|use)(?: an?| the)?(?: style)?)?"
+    r"\s*(?:an? |the )?(?:style of )?(?:an? )?"
+)
+
+
+def _m_style(clause: str) -> list[PlanStep] | None:
+    """A whole clause naming a style filter: "make it look like a pencil sketch", "cartoon", "film look"."""
+    rest = _STYLE_INTRO.sub("", clause, count=1).strip()
+    rest = re.sub(r"\s*(?:please|thanks|for me|now)$", "", rest).strip()
+    rest = re.sub(r"\s*(?:style|effect|filter|look)$", "", rest).strip()
+    rest = re.sub(r"^(?:a bit|a little|slightly|subtle|subtly|light|lightly) ", "", rest)
+    for words, preset, label in _STYLE_WORDS:
+        if re.fullmatch(words, rest):
+            strength = 50 if _SMALL_WORDS.search(clause) else 100
+            text = label if strength == 100 else f"{label} at {strength}%"
+            return [PlanStep(tool="style", params={"preset": preset, "strength": strength}, label=f"Style: {text}")]
+    return None
+
+
+_CREATE = re.compile(
+    r"^(?:please |can you |could you |i want |i'd like )?(?:create|generate|make|draw|paint|render|imagine|design)"
+    r"(?: me| us)? (?:an? |some |\d )?(?:new )?(?:image|picture|photo|illustration|drawing|artwork|painting|render)s?"
+    r" (?:of|showing|with|that shows) (.+)$"
+)
 
 
 def _m_sepia(clause: str) -> list[PlanStep] | None:
@@ -426,6 +471,16 @@ def interpret(text: str) -> Plan:
     if not original:
         return Plan(text=original, needs_generative=False, reason="Describe the edit you want.", unknown=("",))
     norm = _normalise(original)
+    spaced = " ".join(original.split())
+    created = _CREATE.match(spaced.lower())
+    if created:
+        # A new picture, not an edit of this one: only a generative provider can draw it.
+        return Plan(
+            text=original,
+            needs_generative=True,
+            reason="Creating a new picture needs a generative model.",
+            create=spaced[created.start(1) :].strip(" ."),
+        )
     steps: list[PlanStep] = []
     unknown: list[str] = []
     for clause in _clauses(norm):
@@ -435,6 +490,11 @@ def interpret(text: str) -> Plan:
                 last = steps.pop()
                 label = f"Upscale {last.params['scale']}x (fast)"
                 steps.append(PlanStep(tool="upscale", params={**last.params, "model": "fast"}, label=label))
+            continue
+        # A clause that names a style filter and nothing else ("make it look like a pencil sketch").
+        styled = _m_style(clause)
+        if styled:
+            steps.extend(styled)
             continue
         # "remove the person" and friends must not be read as a local tool by a stray keyword.
         generative = _GENERATIVE.search(clause)

@@ -157,6 +157,11 @@ class Tool:
     seconds_per_mp: float = 0.5
     # Parameter values that a provider other than the local engine may need ("prompt" etc.).
     local: bool = True
+    # Whether a request costs a credit depends on its parameters (e.g. a free filter or a paid AI
+    # restyle in one tool); None: `costs_credit` decides alone.
+    credit_rule: Callable[[dict[str, Any]], bool] | None = None
+    # False for tools that make a new image from nothing (text-to-image): no input photo.
+    takes_photo: bool = True
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -171,6 +176,10 @@ class Tool:
         if unknown:
             raise ParamError(f"{self.label} has no parameter {', '.join(unknown)}")
         return {p.name: p.coerce(raw.get(p.name)) for p in self.params}
+
+    def charges(self, params: dict[str, Any]) -> bool:
+        """Whether this request (validated parameters) costs one credit."""
+        return self.costs_credit if self.credit_rule is None else self.credit_rule(params)
 
     def image_params(self) -> list[str]:
         return [p.name for p in self.params if p.kind == "image"]

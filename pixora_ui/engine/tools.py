@@ -17,6 +17,8 @@ _TOOL_MODULES: tuple[str, ...] = (
     "pixora_ui.engine.tools_crop",
     "pixora_ui.engine.tools_basic",
     "pixora_ui.engine.tools_enhance",
+    "pixora_ui.engine.tools_style",
+    "pixora_ui.engine.tools_create",
 )
 
 

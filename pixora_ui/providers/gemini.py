@@ -35,7 +35,7 @@ from pixora_ui.settings import Settings
 
 log = logging.getLogger("pixora.providers.gemini")
 
-TOOLS = frozenset({"prompt", "change-bg", "expand", "erase"})
+TOOLS = frozenset({"prompt", "change-bg", "expand", "erase", "style", "generate"})
 _SAFETY_FINISH = {
     "SAFETY",
     "PROHIBITED_CONTENT",
@@ -56,6 +56,7 @@ class _Plan:
     images: list[tuple[bytes, str]]  # (bytes, mime) in the order the model should see them
     finish: Callable[[ImageArray], ImageArray]
     summary: str
+    aspect: str | None = None  # asked of the model for a new picture (text-to-image)
 
 
 def _identity(image: ImageArray) -> ImageArray:
@@ -151,7 +152,10 @@ class GeminiProvider(Provider):
 
         contents: list[Any] = [plan.instruction]
         contents += [types.Part.from_bytes(data=data, mime_type=mime) for data, mime in plan.images]
-        config = types.GenerateContentConfig(response_modalities=["TEXT", "IMAGE"])
+        config = types.GenerateContentConfig(
+            response_modalities=["TEXT", "IMAGE"],
+            image_config=types.ImageConfig(aspect_ratio=plan.aspect) if plan.aspect else None,
+        )
         client = self._client()
         try:
             # Closed every time: an open HTTP session left to the garbage collector logs an error.
@@ -218,6 +222,17 @@ def _api_error_message(code: int, detail: str, model: str) -> str:
 def _plan_for(request: ProviderRequest) -> _Plan:
     """The instruction and images for one tool (runs in a thread: it may encode images)."""
     tool, params = request.tool, request.params
+    if tool in {"generate", "style"}:
+        from pixora_ui.providers.create_plans import plan_parts
+
+        parts = plan_parts(request)
+        return _Plan(
+            instruction=parts.instruction,
+            images=parts.images,
+            finish=parts.finish,
+            summary=f"Gemini {parts.summary}",
+            aspect=parts.aspect,
+        )
     photo = source_for_upload(request)
     if tool == "prompt":
         text = prompt_of(params)

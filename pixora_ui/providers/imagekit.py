@@ -30,7 +30,9 @@ from pixora_ui.storage.imagekit import async_client, sdk_error_message, sync_cli
 
 log = logging.getLogger("pixora.providers.imagekit")
 
-TOOLS = frozenset({"remove-bg", "change-bg", "prompt", "expand", "upscale", "retouch", "smart-crop", "shadow"})
+TOOLS = frozenset(
+    {"remove-bg", "change-bg", "prompt", "expand", "upscale", "retouch", "smart-crop", "shadow", "style", "generate"}
+)
 # Parameters that start an asynchronous AI operation (at most one per chain step).
 AI_PREFIXES = (
     "e-bgremove",
@@ -191,6 +193,21 @@ def chain_for(tool: str, params: dict[str, Any], width: int, height: int, *, has
             png=False,
             finish=_fit_back(width, height),
         )
+    if tool == "style":
+        from pixora_ui.engine.tools_style import restyle_instruction
+
+        text = prompt_of(params)
+        if params.get("reference") is not None or not text:
+            raise ToolError(
+                "ImageKit restyles from a description only. Describe the style, or use Gemini to match another "
+                "photo's style."
+            )
+        return Chain(
+            steps=[f"e-edit-{ik_prompt(restyle_instruction(text, with_reference=False))}"],
+            summary=f"ImageKit restyle: {text}",
+            png=False,
+            finish=_fit_back(width, height),
+        )
     if tool == "expand":
         canvas = expand_canvas(np.zeros((height, width, 1), dtype=np.uint8), params)
         text = prompt_of(params)
@@ -247,10 +264,18 @@ class ImageKitProvider(Provider):
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
     def supports(self, tool: str) -> bool:
         return tool in TOOLS
 
     async def run(self, request: ProviderRequest) -> ToolResult:
+        if request.tool == "generate":
+            from pixora_ui.providers.imagekit_create import generate
+
+            return await generate(self, request)
         height, width = request.image.shape[:2]
         chain = chain_for(request.tool, request.params, width, height, has_alpha=request.image.shape[2] == 4)
         check_one_ai_per_step(chain.steps)
@@ -323,6 +348,10 @@ class ImageKitProvider(Provider):
                 await client.files.delete(file_id)
         except imagekitio.APIError as exc:
             log.warning("could not delete temporary ImageKit file %s: %s", file_id, sdk_error_message(exc))
+
+    async def wait_for_result(self, url: str, request: ProviderRequest, deadline: float) -> bytes:
+        """The image behind a transformation URL, re-requested while ImageKit is still preparing it."""
+        return await self._wait_for_result(url, request, deadline)
 
     async def _wait_for_result(self, url: str, request: ProviderRequest, deadline: float) -> bytes:
         delay = self.poll_initial_s

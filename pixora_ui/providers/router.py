@@ -47,6 +47,8 @@ DEFAULT_TOOL_ORDER: dict[str, tuple[str, ...]] = {
     "expand": ("local", "imagekit", "gemini"),
     "prompt": ("local", "gemini", "imagekit"),
     "shadow": ("imagekit",),
+    "style": ("local", "gemini", "imagekit"),
+    "generate": ("gemini", "imagekit"),
 }
 # Order for requests that need a generative model: Gemini first for prompts, ImageKit's genfill for
 # canvases; the local engine last, so its clear "needs a generative provider" message is the fallback.
@@ -54,6 +56,7 @@ GENERATIVE_ORDER: dict[str, tuple[str, ...]] = {
     "prompt": ("gemini", "imagekit", "local"),
     "change-bg": ("gemini", "imagekit", "local"),
     "expand": ("imagekit", "gemini", "local"),
+    "style": ("gemini", "imagekit", "local"),
 }
 # Local change-bg modes that need no generation.
 _LOCAL_BACKGROUND_MODES = frozenset({"color", "colour", "blur", "gradient", "image", "transparent"})
@@ -95,6 +98,10 @@ def needs_generative(tool: str, params: Mapping[str, Any] | None) -> bool:
         from pixora_ui.engine.interpret import interpret
 
         return interpret(text).needs_generative
+    if tool == "style":
+        from pixora_ui.engine.tools_style import is_generative
+
+        return is_generative(dict(params))
     mode = str(params.get("background") or params.get("mode") or "").lower()
     if tool == "change-bg":
         return mode in {"prompt", "generate", "generative", "ai"} or (

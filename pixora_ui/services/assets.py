@@ -439,6 +439,17 @@ async def store_result(
     )
 
 
+async def store_created(
+    session: AsyncSession, *, owner_id: int, tool: str, encoded: _Encoded, params: dict[str, Any]
+) -> AssetView:
+    """A picture made from nothing (text-to-image) as a new original photo, named "Created from: <prompt>".
+    No quota check, like any paid result."""
+    from pixora_ui.engine.tools_create import photo_name
+
+    name = photo_name(str(params.get("prompt") or ""))
+    return await _insert_asset(session, owner_id=owner_id, encoded=encoded, name=name, tool=tool)
+
+
 def encode_result(pixels: ImageArray, format_hint: str | None) -> _Encoded:
     """Encode a result off the event loop before opening a transaction (the runner does this)."""
     return _encode_for_storage(pixels, result_format(pixels, format_hint), get_settings().jpeg_quality)

@@ -270,7 +270,7 @@ async def submit(
     session: AsyncSession,
     *,
     user_id: int,
-    asset_id: str,
+    asset_id: str | None,
     tool: str,
     params: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
@@ -289,14 +289,16 @@ async def submit(
         raise ParamError("Parameters must be an object")
     clean = spec.validate(dict(params or {}))
     asset = await session.get(Asset, asset_id) if isinstance(asset_id, str) and len(asset_id) <= 32 else None
-    if asset is None or asset.owner_id != user_id or asset.deleted_at is not None:
+    if not spec.takes_photo:
+        asset = None  # the tool makes a new picture (text-to-image): no input photo
+    elif asset is None or asset.owner_id != user_id or asset.deleted_at is not None:
         raise AssetNotFound()
     clean = await _resolve_image_params(session, user_id=user_id, tool=spec, params=clean)
     # ToolUnavailable with the reason when nothing can run it; params route generative requests.
     chosen = router.choose(tool, provider, params=clean)
 
     charged = False
-    if spec.costs_credit:
+    if spec.charges(clean):
         try:
             charged = await usage.reserve_credit(session, user_id=user_id)
         except LimitReached:
@@ -309,7 +311,7 @@ async def submit(
     values: dict[str, Any] = {
         "id": new_id(),
         "user_id": user_id,
-        "input_asset_id": asset.id,
+        "input_asset_id": asset.id if asset is not None else None,
         "tool": tool,
         "params": clean,
         "provider": chosen.name,
@@ -342,7 +344,8 @@ async def submit(
     ahead = await session.scalar(
         select(func.count()).select_from(Job).where(Job.status == JOB_QUEUED, Job.created_at < values["created_at"])
     )
-    view = to_view(Job(**values), queue_position=int(ahead or 0) + 1, megapixels=asset.width * asset.height / 1_000_000)
+    megapixels = asset.width * asset.height / 1_000_000 if asset is not None else None
+    view = to_view(Job(**values), queue_position=int(ahead or 0) + 1, megapixels=megapixels)
     _after_commit(session, lambda: _announce(view))
     return view
 

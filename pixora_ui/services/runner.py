@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select, update
 
 from db.models import (
@@ -400,7 +401,9 @@ class Runner:
             if cancel:
                 active.cancel.set()
 
-    async def _inputs(self, job: Job) -> tuple[assets.AssetView, bytes, ImageArray, dict[str, Any]]:
+    async def _inputs(self, job: Job) -> tuple[assets.AssetView | None, bytes, ImageArray, dict[str, Any]]:
+        if job.input_asset_id is None and not jobs.registry().get(job.tool).takes_photo:
+            return None, b"", np.zeros((0, 0, 3), dtype=np.uint8), dict(job.params or {})  # text-to-image
         if job.input_asset_id is None:
             raise assets.AssetNotFound()
         async with session_scope() as session:
@@ -467,7 +470,7 @@ class Runner:
 
     async def _compute(
         self, active: _Active, provider: Provider, job: Job, loop: asyncio.AbstractEventLoop
-    ) -> tuple[assets.AssetView, ToolResult, Any] | None:
+    ) -> tuple[assets.AssetView | None, ToolResult, Any] | None:
         """Inputs, tool and encoding; None when the job already ended (failed or cancelled)."""
         try:
             source, source_bytes, pixels, params = await self._inputs(job)
@@ -478,7 +481,7 @@ class Runner:
             tool=job.tool,
             image=pixels,
             source_bytes=source_bytes,
-            source_mime=source.mime,
+            source_mime=source.mime if source is not None else "",
             params=params,
             progress=self._progress_callback(active, loop),
             cancelled=active.cancel.is_set,
@@ -508,20 +511,25 @@ class Runner:
         return source, result, encoded
 
     async def _store(
-        self, active: _Active, job: Job, source: assets.AssetView, result: ToolResult, encoded: Any
+        self, active: _Active, job: Job, source: assets.AssetView | None, result: ToolResult, encoded: Any
     ) -> None:
         note = (result.note or result.summary or "Done")[:300]
         stored: assets.AssetView | None = None
         try:
             async with session_scope() as session:
-                stored = await assets.store_result(
-                    session,
-                    owner_id=job.user_id,
-                    parent_id=source.id,
-                    pixels=result.image,
-                    tool=job.tool,
-                    encoded=encoded,
-                )
+                if source is None:  # a new picture (text-to-image): a new photo in the library
+                    stored = await assets.store_created(
+                        session, owner_id=job.user_id, tool=job.tool, encoded=encoded, params=dict(job.params or {})
+                    )
+                else:
+                    stored = await assets.store_result(
+                        session,
+                        owner_id=job.user_id,
+                        parent_id=source.id,
+                        pixels=result.image,
+                        tool=job.tool,
+                        encoded=encoded,
+                    )
                 view = await jobs.finish(
                     session,
                     job_id=job.id,

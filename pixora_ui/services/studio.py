@@ -141,6 +141,8 @@ def tool_cards() -> list[ToolCard]:
     cards: list[ToolCard] = []
     for group, tools in engine_tools.get_registry().by_group().items():
         for tool in tools:
+            if not tool.takes_photo:
+                continue  # text-to-image has its own Create dialog
             available, reason, providers = _provider_state(tool)
             cards.append(
                 ToolCard(
@@ -410,6 +412,17 @@ def preview_prompt(text: str) -> PromptPreview:
     from pixora_ui.engine.interpret import interpret
 
     plan = interpret(text)
+    if plan.create:
+        from pixora_ui.services.create import generate_provider
+
+        creator = generate_provider()
+        if creator is not None:
+            return PromptPreview(
+                text=f"{creator[1]} will create a new picture of {plan.create}.", runnable=True, local=False
+            )
+        return PromptPreview(
+            text="Creating new pictures needs Gemini or ImageKit on this server.", runnable=False, local=False
+        )
     if not plan.needs_generative and plan.steps:
         return PromptPreview(text="Plan: " + " → ".join(s.label for s in plan.steps), runnable=True, local=True)
     generative: list[tuple[str, str]] = []

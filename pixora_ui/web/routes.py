@@ -18,6 +18,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "pixora_ui.web.api",
     "pixora_ui.web.imagekit_routes",
     "pixora_ui.api.app",
+    "pixora_ui.web.style_previews",
 )
 
 

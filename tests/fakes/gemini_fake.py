@@ -10,6 +10,10 @@ test can tell the result came back through the wire. Queue behaviours with `fake
 - "image-safety": a candidate with finishReason IMAGE_SAFETY and no image
 - "no-image": finishReason STOP with text only
 - "429" / "500" / "503": a JSON error with that status
+
+A request with an instruction and no image is text-to-image: the answer is a new picture (a gradient
+and a disc in colours taken from the prompt) in the size Gemini's image models give for the
+`generationConfig.imageConfig.aspectRatio` asked (1024x1024 for 1:1, 1344x768 for 16:9, …).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from starlette.routing import Route
 from tests.fakes.asgi_server import serve_asgi
 
 API_KEY = "gemini-test-key"
+# Output sizes of Gemini's image models per aspect ratio (ai.google.dev image generation docs).
+ASPECT_SIZES = {"1:1": (1024, 1024), "4:3": (1184, 864), "3:4": (864, 1184), "16:9": (1344, 768), "9:16": (768, 1344)}
 _ERRORS = {
     429: ("Resource has been exhausted (e.g. check quota).", "RESOURCE_EXHAUSTED"),
     500: ("An internal error has occurred.", "INTERNAL"),
@@ -68,6 +74,19 @@ def edit_image(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
         return out.astype(np.uint8)
     out = rgb[:, ::-1].copy()
     out[..., 0] = np.clip(out[..., 0] * 1.1 + 10, 0, 255)
+    return out.astype(np.uint8)
+
+
+def create_image(prompt: str, width: int, height: int) -> np.ndarray:
+    """What the fake 'model' draws from nothing: a vertical gradient and a disc, coloured by the prompt."""
+    import hashlib
+
+    digest = hashlib.sha256(prompt.encode()).digest()
+    top, bottom, disc = (np.frombuffer(digest[i : i + 3], np.uint8).astype(np.float32) for i in (0, 3, 6))
+    t = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]
+    out = np.broadcast_to(top * (1 - t) + bottom * t, (height, width, 3)).copy()
+    yy, xx = np.mgrid[0:height, 0:width]
+    out[(xx - width / 2) ** 2 + (yy - height / 2) ** 2 < (min(width, height) / 4) ** 2] = disc
     return out.astype(np.uint8)
 
 
@@ -109,8 +128,11 @@ class GeminiFake:
                     images.append(_decode(inline["data"]))
                 elif "text" in part:
                     texts.append(part["text"])
-        if not images or not texts:
-            return _error(400, "An image and an instruction are required.", "INVALID_ARGUMENT")
+        if not texts:
+            return _error(400, "An instruction is required.", "INVALID_ARGUMENT")
+        aspect = ((body.get("generationConfig") or {}).get("imageConfig") or {}).get("aspectRatio") or "1:1"
+        if aspect not in ASPECT_SIZES:
+            return _error(400, f"Unsupported aspect ratio: {aspect}", "INVALID_ARGUMENT")
         behaviour = self._next()
         if behaviour.isdigit():
             code = int(behaviour)
@@ -122,7 +144,10 @@ class GeminiFake:
             reason = "IMAGE_SAFETY" if behaviour == "image-safety" else "STOP"
             text = "I can't help with that image." if behaviour == "image-safety" else "Here is a description instead."
             return JSONResponse(_candidate([{"text": text}], reason))
-        result = _png(edit_image(images[0], images[1] if len(images) > 1 else None))
+        if images:
+            result = _png(edit_image(images[0], images[1] if len(images) > 1 else None))
+        else:
+            result = _png(create_image(" ".join(texts), *ASPECT_SIZES[aspect]))
         data = base64.b64encode(result).decode()
         if behaviour == "text-dataurl":
             parts: list[dict[str, Any]] = [{"text": f"Here you go: data:image/png;base64,{data}"}]

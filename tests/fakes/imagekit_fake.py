@@ -10,6 +10,9 @@ Wire format as the imagekitio 5.x SDK speaks it with `base_url` overridden:
   `is-intermediate-response: true`) `prepare_count` times, then the image, really transformed here:
   `e-bgremove` uses Pixora's local remove-bg tool when its model is installed. `fail_ops` turns an
   operation into an `ik-error` failure.
+- `GET /demo/ik-genimg-prompte-<b64>/<path>.jpg?tr=…` (text-to-image, path form only): draws a new
+  picture (1024x1024, a gradient and a disc coloured by the prompt), "being prepared" first like any AI
+  operation, then the chain's resize; `fail_ops["genimg"]` refuses it.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ PRIVATE_KEY = "private_test_ik_key"
 PUBLIC_KEY = "public_test_ik_key"
 ENDPOINT_ID = "demo"
 AI_OPS = {"bgremove", "removedotbg", "changebg", "edit", "upscale", "retouch", "genvar", "dropshadow", "genfill"}
+GENIMG = re.compile(r"^/ik-genimg-(prompte?-[^/]+)(/.+)$")
 PREPARING_HTML = "<html><body><h1>The asset is currently being prepared</h1></body></html>"
 
 
@@ -67,6 +71,7 @@ class ImageKitFake:
     deleted: list[str] = field(default_factory=list)
     uploads: list[dict[str, Any]] = field(default_factory=list)  # form fields of each accepted upload
     deliveries: list[tuple[str, int, bool]] = field(default_factory=list)  # (tr, status, intermediate)
+    generated: list[str] = field(default_factory=list)  # prompts of text-to-image requests served
     _seen: dict[str, int] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -174,6 +179,9 @@ class ImageKitFake:
             path = "/" + rest
         query = dict(p.split("=", 1) for p in raw_query.split("&") if "=" in p)
         tr = tr or unquote(query.get("tr", ""))
+        genimg = GENIMG.match(path)
+        if genimg is not None:
+            return await self._generate(raw_path, raw_query, query, tr=tr, prompt_arg=genimg.group(1))
         stored = self.by_path(path)
         if stored is None:
             return _ik_error(404, "FILE_NOT_FOUND - The requested asset does not exist.")
@@ -206,6 +214,40 @@ class ImageKitFake:
             self.deliveries.append((tr, 400, False))
             return _ik_error(400, str(exc))
         self.deliveries.append((tr, 200, False))
+        return Response(result, media_type="image/png")
+
+    async def _generate(
+        self, raw_path: str, raw_query: str, query: dict[str, str], *, tr: str, prompt_arg: str
+    ) -> Response:
+        if "ik-s" in query:
+            problem = self._check_url_signature(raw_path, raw_query, query)
+            if problem:
+                return _ik_error(401, problem)
+        key = f"{raw_path}?{tr}"
+        with self._lock:
+            seen = self._seen.get(key, 0)
+            self._seen[key] = seen + 1
+        if seen < self.prepare_count:
+            self.deliveries.append((f"genimg:{tr}", 200, True))
+            return HTMLResponse(PREPARING_HTML, headers={"is-intermediate-response": "true"})
+        if "genimg" in self.fail_ops:
+            self.deliveries.append((f"genimg:{tr}", 400, False))
+            return _ik_error(400, f"TRANSFORMATION_FAILED - {self.fail_ops['genimg']}")
+        try:
+            prompt = _prompt(prompt_arg)
+        except TransformError as exc:
+            return _ik_error(400, str(exc))
+        self.generated.append(prompt)
+        from tests.fakes.gemini_fake import create_image
+
+        drawn = io.BytesIO()
+        Image.fromarray(create_image(prompt, 1024, 1024)).save(drawn, format="PNG")
+        steps = [step.split(",") for step in tr.split(":") if step] if tr else []
+        try:
+            result = await asyncio.to_thread(apply_chain, drawn.getvalue(), steps)
+        except TransformError as exc:
+            return _ik_error(400, str(exc))
+        self.deliveries.append((f"genimg:{tr}", 200, False))
         return Response(result, media_type="image/png")
 
     def _check_url_signature(self, raw_path: str, raw_query: str, query: dict[str, str]) -> str:
