@@ -37,7 +37,14 @@ def _format(image: ImageArray) -> Any:
 
 def _run_upscale(image: ImageArray, params: dict[str, Any], progress: Progress, cancelled: Cancelled) -> ToolResult:
     scale = int(params["scale"])
-    out = upscale.upscale(image, scale=scale, model=params["model"], progress=progress, cancelled=cancelled)
+    out = upscale.upscale(
+        image,
+        scale=scale,
+        model=params["model"],
+        detail=float(params["detail"]),
+        progress=progress,
+        cancelled=cancelled,
+    )
     h, w = out.shape[:2]
     return ToolResult(
         image=out, format_hint=_format(image), summary=f"Upscaled {scale}x to {w}x{h} ({params['model']})"
@@ -214,6 +221,16 @@ TOOLS: list[Tool] = [
                 default="quality",
                 choices=("quality", "fast"),
                 choice_labels=("Best quality", "Fast"),
+            ),
+            Param(
+                name="detail",
+                label="Detail",
+                kind="int",
+                default=100,
+                min=0,
+                max=100,
+                step=5,
+                help="Lower it where the model over-sharpens (brick, grass): blends in a plain resize.",
             ),
         ),
         costs_credit=True,
