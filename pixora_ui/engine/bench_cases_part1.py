@@ -82,7 +82,7 @@ def bench_cases() -> list[BenchCase]:
             available=_rembg_available,
             note="rembg.remove() with new_session('dis_custom', model_path=<isnet-medium.onnx>), PNG out.",
         ),
-        _uncached(tool_case("remove-bg pro", "remove-bg", {"mode": "pro"}, targets={"12 MP": 6.0})),
+        _uncached(tool_case("remove-bg pro", "remove-bg", {"mode": "pro"}, targets={"12 MP": 4.0})),
         _uncached(tool_case("change-bg colour", "change-bg", {"background": "color", "color": "#f1f5f9"})),
         _uncached(tool_case("change-bg blur", "change-bg", {"background": "blur", "blur": 40})),
         tool_case(

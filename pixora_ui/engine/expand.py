@@ -2,17 +2,20 @@
 
 The new area is filled by the same exemplar engine as magic erase (`inpaint.fill_hole`), one side
 at a time, on a band as wide as the new margin next to that side (so a 12 MP photo costs the same
-as a small one with the same margin). It continues textures and backgrounds; it does not invent
-objects, and near objects that touch the edge it can paste fragments: that is what a generative
-provider is for (INPAINTING.md).
+as a small one with the same margin). The subject (ISNet's mask, from the tool) is excluded from
+PatchMatch's sources, so only background is continued; a side the subject touches would continue
+the subject whatever the source, so it gets a mirrored, blurred extension instead and the note says
+so. It does not invent objects: that is what a generative provider is for (INPAINTING.md).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
-from pixora_ui.engine.inpaint import fill_hole
+from pixora_ui.engine.inpaint import MaskArray, fill_hole
 from pixora_ui.engine.registry import (
     Cancelled,
     ImageArray,
@@ -70,6 +73,77 @@ def margins_for(
     return t, r, b, l_
 
 
+FILL_MODES = ("content-aware", "blur", "colour", "generative")
+_TOUCH_SHARE = 0.02  # a subject covering more of a side's edge than this "touches" it
+
+
+@dataclass(frozen=True, slots=True)
+class Expanded:
+    image: ImageArray
+    note: str
+
+
+def _side_regions(ch: int, cw: int, margins: dict[str, int]) -> dict[str, tuple[slice, slice]]:
+    """Per new side, the canvas region it fills and the photo band next to it (the patch source)."""
+    regions: dict[str, tuple[slice, slice]] = {}
+    for name, margin in margins.items():
+        band = max(_BAND_MIN, margin)
+        if name == "top":
+            regions[name] = (slice(0, min(ch, margin + band)), slice(0, cw))
+        elif name == "bottom":
+            regions[name] = (slice(max(0, ch - margin - band), ch), slice(0, cw))
+        elif name == "left":
+            regions[name] = (slice(0, ch), slice(0, min(cw, margin + band)))
+        else:
+            regions[name] = (slice(0, ch), slice(max(0, cw - margin - band), cw))
+    return regions
+
+
+def touched_sides(subject: MaskArray, sides: list[str]) -> list[str]:
+    """The sides of the photo whose edge the subject covers (more than 2 % of the edge's length)."""
+    edges = {"top": subject[0], "bottom": subject[-1], "left": subject[:, 0], "right": subject[:, -1]}
+    return [name for name in sides if float(edges[name].mean()) > _TOUCH_SHARE]
+
+
+def mirrored_blur(image: ImageArray, t: int, r: int, b: int, l_: int) -> ImageArray:
+    """The photo mirrored into the new margins, blurred more and more away from its edge.
+
+    Mirroring keeps colour and light continuous at the seam; the blur (reaching full strength within
+    a fifth of the margin) turns the mirrored content into soft background instead of a copy.
+    """
+    mirrored = np.asarray(cv2.copyMakeBorder(image, t, b, l_, r, cv2.BORDER_REFLECT_101), dtype=np.uint8)
+    ch, cw = mirrored.shape[:2]
+    margin = max(t, r, b, l_)
+    # Blur at <= 512 px: a strong blur of a 12 MP canvas costs seconds, its low-pass almost nothing.
+    factor = max(1.0, max(ch, cw) / 512.0)
+    small = cv2.resize(mirrored, (max(1, round(cw / factor)), max(1, round(ch / factor))), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), max(1.0, margin / 5.0 / factor))
+    blurred = cv2.resize(small, (cw, ch), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    outside = np.ones((ch, cw), dtype=np.uint8)
+    outside[t : t + image.shape[0], l_ : l_ + image.shape[1]] = 0
+    distance = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
+    weight = np.clip(distance / max(1.0, margin / 5.0), 0.0, 1.0)[:, :, None]
+    out = mirrored.astype(np.float32) * (1.0 - weight) + blurred * weight
+    return np.asarray(np.clip(out + 0.5, 0, 255), dtype=np.uint8)
+
+
+def hex_colour(value: str | None) -> tuple[int, int, int] | None:
+    """(r, g, b) from "#rrggbb"; None for an empty value."""
+    if not value:
+        return None
+    return int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16)
+
+
+def _edge_colour(image: ImageArray) -> tuple[int, ...]:
+    """The median colour of the photo's outermost pixels (a product shot's backdrop)."""
+    ring = np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])
+    return tuple(int(v) for v in np.median(ring, axis=0))
+
+
+def _joined(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def expand(
     image: ImageArray,
     *,
@@ -78,39 +152,72 @@ def expand(
     right: float = 0,
     bottom: float = 0,
     left: float = 0,
+    mode: str = "content-aware",
+    colour: tuple[int, int, int] | None = None,
+    subject: MaskArray | None = None,
     progress: Progress = no_progress,
     cancelled: Cancelled = never_cancelled,
-) -> ImageArray:
-    """A larger canvas whose new margins continue the photo's background (RGB or RGBA)."""
+) -> Expanded:
+    """A larger canvas whose new margins continue the photo's background (RGB or RGBA).
+
+    `mode`: content-aware (PatchMatch from the photo's background, never from `subject`, the
+    photo-sized mask of the main subject), blur (mirrored, blurred extension) or colour (a plain
+    colour, by default the photo's edge colour). A side the subject touches gets the mirrored, blurred
+    extension in content-aware mode too: any exemplar fill there would continue the subject.
+    """
+    if mode not in FILL_MODES[:3]:
+        raise ExpandError(f"Unknown fill {mode!r}: choose content-aware, blur or colour.")
     height, width = image.shape[:2]
     t, r, b, l_ = margins_for(height, width, aspect=aspect, top=top, right=right, bottom=bottom, left=left)
     if t + r + b + l_ == 0:
         raise ExpandError("Nothing to expand: choose an aspect ratio the photo does not have yet, or a margin.")
     if (height + t + b) > height * MAX_GROWTH or (width + l_ + r) > width * MAX_GROWTH:
         raise ExpandError("That is more than 3 times the photo's size; expand in smaller steps.")
+    margins = {name: m for name, m in (("top", t), ("bottom", b), ("left", l_), ("right", r)) if m > 0}
     canvas = np.asarray(cv2.copyMakeBorder(image, t, b, l_, r, cv2.BORDER_REPLICATE), dtype=np.uint8)
+    if mode == "colour":
+        fill = colour or _edge_colour(image[:, :, :3])
+        canvas[:, :, :3] = np.asarray(fill, dtype=np.uint8)
+        canvas[t : t + height, l_ : l_ + width] = image
+        progress(1.0, "Expanded")
+        return Expanded(canvas, "The new area is a plain colour.")
+    touched = list(margins) if mode == "blur" else touched_sides(subject, list(margins)) if subject is not None else []
+    mirrored: ImageArray | None = None
     rgb = np.ascontiguousarray(canvas[:, :, :3])
     known = np.zeros(canvas.shape[:2], dtype=bool)
     known[t : t + height, l_ : l_ + width] = True
-    sides = [(name, m) for name, m in (("top", t), ("bottom", b), ("left", l_), ("right", r)) if m > 0]
+    exclude = np.zeros(canvas.shape[:2], dtype=bool)
+    if subject is not None:
+        exclude[t : t + height, l_ : l_ + width] = subject
     ch, cw = canvas.shape[:2]
-    for index, (name, margin) in enumerate(sides):
+    regions = _side_regions(ch, cw, margins)
+    for index, name in enumerate(margins):
         check_cancelled(cancelled)
-        progress(index / len(sides), f"Filling the {name} margin")
-        band = max(_BAND_MIN, margin)
-        if name == "top":
-            ys, xs = slice(0, min(ch, margin + band)), slice(0, cw)
-        elif name == "bottom":
-            ys, xs = slice(max(0, ch - margin - band), ch), slice(0, cw)
-        elif name == "left":
-            ys, xs = slice(0, ch), slice(0, min(cw, margin + band))
-        else:
-            ys, xs = slice(0, ch), slice(max(0, cw - margin - band), cw)
+        progress(index / len(margins), f"Filling the {name} margin")
+        ys, xs = regions[name]
         hole = ~known[ys, xs]
-        if hole.all():
-            raise ExpandError("The photo is too small to expand from.")
-        rgb[ys, xs] = fill_hole(rgb[ys, xs], hole, target_hole_px=_TARGET_HOLE_PX)
+        source = ~hole & ~exclude[ys, xs]
+        if name not in touched and source.sum() < 0.25 * (~hole).sum():
+            touched.append(name)  # the subject fills the band next to this side: no background to continue
+        if name in touched:
+            if mirrored is None:
+                mirrored = mirrored_blur(np.ascontiguousarray(image[:, :, :3]), t, r, b, l_)
+            rgb[ys, xs][hole] = mirrored[ys, xs][hole]
+        else:
+            rgb[ys, xs] = fill_hole(rgb[ys, xs], hole, target_hole_px=_TARGET_HOLE_PX, exclude=exclude[ys, xs])
         known[ys, xs] = True
     canvas[:, :, :3] = rgb
     progress(1.0, "Expanded")
-    return canvas
+    if mode == "blur":
+        note = "The new area is a mirrored, blurred extension of the photo."
+    elif touched:
+        note = (
+            f"The subject reaches the {_joined(sorted(touched))} edge, so that side is a mirrored, blurred "
+            "extension: continuing the background there would copy the subject. A generative provider can "
+            "draw it instead."
+        )
+    elif subject is not None:
+        note = "The new area continues the background only (the subject is never copied); it invents nothing new."
+    else:
+        note = "The new area continues the existing background; it does not invent new objects."
+    return Expanded(canvas, note)

@@ -65,13 +65,20 @@ def mask_from_array(mask: npt.NDArray[np.generic], height: int, width: int) -> M
     return np.asarray(m > 127)
 
 
-def _patchmatch(rgb: ImageArray, hole: MaskArray, patch: int = _PATCH) -> ImageArray:
+def _patchmatch(rgb: ImageArray, hole: MaskArray, patch: int = _PATCH, exclude: MaskArray | None = None) -> ImageArray:
+    """PatchMatch fill of `hole`; pixels of `exclude` are never copied (pypatchmatch's global mask)."""
     import patchmatch
 
+    global_mask = None
+    if exclude is not None and exclude.any():
+        global_mask = np.ascontiguousarray((exclude & ~hole).astype(np.uint8) * 255)
     with _PM_LOCK:
         patchmatch.set_random_seed(1)
         out = patchmatch.inpaint(
-            np.ascontiguousarray(rgb), np.ascontiguousarray(hole.astype(np.uint8) * 255), patch_size=patch
+            np.ascontiguousarray(rgb),
+            np.ascontiguousarray(hole.astype(np.uint8) * 255),
+            global_mask=global_mask,
+            patch_size=patch,
         )
     return np.asarray(out, dtype=np.uint8)
 
@@ -153,8 +160,13 @@ def _nnf(
     return (src // w).astype(np.int32), (src % w).astype(np.int32)
 
 
-def fill_hole(rgb: ImageArray, hole: MaskArray, *, target_hole_px: int = 20_000) -> ImageArray:
-    """Fill `hole` in a (cropped) RGB image with PatchMatch, at low resolution + detail when large."""
+def fill_hole(
+    rgb: ImageArray, hole: MaskArray, *, target_hole_px: int = 20_000, exclude: MaskArray | None = None
+) -> ImageArray:
+    """Fill `hole` in a (cropped) RGB image with PatchMatch, at low resolution + detail when large.
+
+    `exclude` marks known pixels that must never be a source (a subject next to a new margin).
+    """
     # OpenCV needs contiguous rows: crops of a larger photo are strided views.
     rgb = np.ascontiguousarray(rgb)
     hole = np.ascontiguousarray(hole)
@@ -163,15 +175,20 @@ def fill_hole(rgb: ImageArray, hole: MaskArray, *, target_hole_px: int = 20_000)
         return rgb.copy()
     h, w = hole.shape
     if area <= target_hole_px:
-        return _restore_contrast(_patchmatch(rgb, hole), hole)
+        return _restore_contrast(_patchmatch(rgb, hole, exclude=exclude), hole)
     factor = math.sqrt(area / target_hole_px)
     lw, lh = max(8, round(w / factor)), max(8, round(h / factor))
     small = np.asarray(cv2.resize(rgb, (lw, lh), interpolation=cv2.INTER_AREA), dtype=np.uint8)
     small_hole = cv2.resize(hole.astype(np.uint8), (lw, lh), interpolation=cv2.INTER_AREA) > 0
     small_hole = cv2.dilate(small_hole.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    low = _patchmatch(small, small_hole, _PATCH_LOW)
-    # Sources must be clear of the hole by the low-pass footprint, or the object's detail comes back.
-    valid = cv2.dilate(small_hole.astype(np.uint8), np.ones((7, 7), np.uint8)) == 0
+    small_exclude = None
+    if exclude is not None:
+        small_exclude = cv2.resize(exclude.astype(np.uint8), (lw, lh), interpolation=cv2.INTER_AREA) > 0
+    low = _patchmatch(small, small_hole, _PATCH_LOW, exclude=small_exclude)
+    # Sources must be clear of the hole (and of excluded pixels) by the low-pass footprint, or the
+    # object's detail comes back.
+    blocked = small_hole if small_exclude is None else small_hole | small_exclude
+    valid = cv2.dilate(blocked.astype(np.uint8), np.ones((7, 7), np.uint8)) == 0
     ys, xs = np.nonzero(hole)
     out = rgb.copy()
     if valid.sum() < 16:
@@ -192,7 +209,7 @@ def fill_hole(rgb: ImageArray, hole: MaskArray, *, target_hole_px: int = 20_000)
     # The base keeps the fill's coherent structure; the source's own fine detail (original minus
     # its low-pass) is added on top, so the fill is as sharp as its surroundings.
     detail = rgb[src_y, src_x].astype(np.int16) - lowpass[src_y, src_x].astype(np.int16)
-    detail[hole[src_y, src_x]] = 0
+    detail[hole[src_y, src_x] if exclude is None else hole[src_y, src_x] | exclude[src_y, src_x]] = 0
     filled = base[ys - y0, xs - x0].astype(np.int16) + detail
     out[ys, xs] = np.clip(filled, 0, 255).astype(np.uint8)
     return _restore_contrast(out, hole)

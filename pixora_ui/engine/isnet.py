@@ -142,7 +142,7 @@ def predict(small: ImageArray) -> FloatArray:
 
 def warm_up() -> bool:
     """Load the session and run it once (the first run is much slower), and load pymatting's compiled
-    kernels for the pro edges (~4 s on first use); False when the weights are not installed."""
+    kernels for the pro edges and the edge colours (~4 s on first use); False without the weights."""
     if not _ISNET.available()[0]:
         return False
     predict(np.zeros((64, 64, 3), dtype=np.uint8))
@@ -151,6 +151,8 @@ def warm_up() -> bool:
     square = np.zeros((48, 48), dtype=np.float32)
     square[12:36, 12:36] = 1.0
     matting.closed_form_alpha(np.full((48, 48, 3), 128, dtype=np.uint8), square)
+    soft = np.asarray(cv2.GaussianBlur(square, (5, 5), 0), dtype=np.float32)
+    matting.foreground_background(np.full((48, 48, 3), 0.5, dtype=np.float32), soft)
     return True
 
 

@@ -106,8 +106,14 @@ def _add_luma(rgb: ImageArray, delta: FloatArray) -> ImageArray:
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def global_fixes(rgb: ImageArray, amount: float, *, denoise_if_noisy: bool = True) -> ImageArray:
-    """White balance, levels, mild local contrast, denoise when noisy, light sharpening."""
+def global_fixes(
+    rgb: ImageArray, amount: float, *, denoise_if_noisy: bool = True, protect: FloatArray | None = None
+) -> ImageArray:
+    """White balance, levels, mild local contrast, denoise when noisy, light sharpening.
+
+    `protect` (0..1 per pixel, the smoothed skin) is left out of the local contrast and the
+    sharpening: both bring back exactly the fine texture the skin smoothing took away.
+    """
     proxy = _proxy(rgb)
     luts = _tone_luts(proxy, amount)
     out = np.asarray(cv2.merge([cv2.LUT(rgb[:, :, c], luts[c]) for c in range(3)]), dtype=np.uint8)
@@ -125,7 +131,20 @@ def global_fixes(rgb: ImageArray, amount: float, *, denoise_if_noisy: bool = Tru
     yf = y.astype(np.float32)
     blur = cv2.GaussianBlur(yf, (0, 0), 1.2)
     delta += (yf - blur) * (0.45 * amount)
+    if protect is not None:
+        delta *= 1.0 - protect
     return _add_luma(out, delta)
+
+
+def keep_chroma(result: ImageArray, reference: ImageArray, weight: FloatArray) -> ImageArray:
+    """`result` with the chroma (Cr, Cb) of `reference` where `weight` is 1: skin keeps its colour
+    and saturation through the white balance and levels stretch."""
+    out = cv2.cvtColor(result, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    ref = cv2.cvtColor(reference, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    w = weight[:, :, None]
+    out[:, :, 1:] = out[:, :, 1:] * (1.0 - w) + ref[:, :, 1:] * w
+    ycc = np.clip(np.rint(out), 0, 255).astype(np.uint8)
+    return np.asarray(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), dtype=np.uint8)
 
 
 # --- faces -------------------------------------------------------------------------------------
@@ -211,12 +230,13 @@ def _smooth_skin(rgb: ImageArray, mask: FloatArray, face_w: float, amount: float
     # Keep the finest texture (pores) from the cleaned original: frequency separation.
     fine = cleaned - cv2.GaussianBlur(cleaned, (0, 0), max(0.8, face_w / 300))
     target = smooth + 0.55 * fine
-    weight = mask[:, :, None] * min(1.0, 0.95 * amount)
+    weight = mask[:, :, None] * min(1.0, 1.5 * amount)
     return np.asarray((target - src) * weight, dtype=np.float32)
 
 
-def _retouch_face(out: ImageArray, face: object, amount: float) -> None:
-    """Smooth one face's skin in place (work at FACE_WORK_WIDTH, add the change at full size)."""
+def _retouch_face(out: ImageArray, face: object, amount: float, skin: FloatArray) -> None:
+    """Smooth one face's skin in place (work at FACE_WORK_WIDTH, add the change at full size) and
+    record its skin weight in `skin` (full size)."""
     fx, fy, fw, fh = (float(getattr(face, k)) for k in ("x", "y", "w", "h"))
     landmarks: Sequence[tuple[float, float]] = getattr(face, "landmarks", ())
     height, width = out.shape[:2]
@@ -237,6 +257,8 @@ def _retouch_face(out: ImageArray, face: object, amount: float) -> None:
     if scale != 1.0:
         # Computed at low resolution, the change is smooth: full-resolution pores stay untouched.
         change = np.asarray(cv2.resize(change, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR), np.float32)
+        mask = np.asarray(cv2.resize(mask, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR), np.float32)
+    np.maximum(skin[y0:y1, x0:x1], mask, out=skin[y0:y1, x0:x1])
     result = crop.astype(np.float32) + change
     out[y0:y1, x0:x1] = np.clip(np.rint(result), 0, 255).astype(np.uint8)
 
@@ -268,12 +290,19 @@ def retouch(
     faces = list((detector or _default_detector)(image))
     check_cancelled(cancelled)
     rgb = np.ascontiguousarray(image[:, :, :3]).copy()
+    skin = np.zeros(rgb.shape[:2], dtype=np.float32)
     for i, face in enumerate(faces):
         progress(0.1 + 0.5 * i / max(1, len(faces)), f"Smoothing skin ({i + 1} of {len(faces)})")
-        _retouch_face(rgb, face, amount)
+        _retouch_face(rgb, face, amount, skin)
         check_cancelled(cancelled)
     progress(0.65, "Balancing colour and tone")
-    rgb = global_fixes(rgb, amount)
+    smoothed = rgb
+    rgb = global_fixes(rgb, amount, protect=skin if faces else None)
+    rows, cols = np.flatnonzero(skin.any(axis=1)), np.flatnonzero(skin.any(axis=0))
+    if amount > 0 and rows.size:
+        # Only the faces' boxes: a YCrCb round trip of a whole 12 MP photo costs ~0.3 s.
+        box = (slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1))
+        rgb[box] = keep_chroma(np.ascontiguousarray(rgb[box]), np.ascontiguousarray(smoothed[box]), skin[box])
     out = image.copy()
     out[:, :, :3] = rgb
     progress(1.0, "Retouched")
@@ -285,18 +314,20 @@ HALF_CHROMA_FROM_PX = 4_000_000
 
 
 def _nl_means(rgb: ImageArray, h_lum: float, h_col: float, *, half_chroma: bool) -> ImageArray:
-    """OpenCV's colour non-local means (the same Lab split and windows as
-    `fastNlMeansDenoisingColored`), with the chroma optionally denoised at half resolution.
+    """Non-local means on luma (Y, strength `h_lum`) and chroma (Cr Cb, `h_col`) separately, with the
+    chroma optionally denoised at half resolution.
 
-    In a large photo colour edges span several pixels and the chroma noise is coarse: on a 12 MP
-    photo with sigma-12 noise, half-resolution chroma is 1.7x faster than the full-resolution call
-    and closer to the clean photo (PSNR 36.3 dB against 35.7 dB), with the same tone in the
-    shadows. In a small image with pixel-sharp colour edges (a flag at 320 px) it bleeds a little
-    (+9 % error), so small images keep full-resolution chroma.
+    YCrCb, not Lab (what `fastNlMeansDenoisingColored` uses): Y is a linear mix of the stored
+    values, so a camera's noise has the same size in shadows and highlights, whereas Lab's L
+    stretches the shadows (a cube root) and one `h` left them noisy. On scikit-image photos with
+    sigma-15 noise the error in luma < 40 drops 30-63 % (Lab: 3 %) and the PSNR rises 2.3-3.8 dB.
+    In a large photo colour edges span several pixels and the chroma noise is coarse: half-resolution
+    chroma is 1.7x faster at 12 MP and as close to the clean photo; in a small image with
+    pixel-sharp colour edges (a flag at 320 px) it bleeds, so small images keep full-resolution chroma.
     """
-    lab = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_LRGB2Lab), dtype=np.uint8)
-    light = cv2.fastNlMeansDenoising(np.ascontiguousarray(lab[:, :, 0]), None, h_lum, 5, 15)
-    chroma = np.ascontiguousarray(lab[:, :, 1:])
+    ycc = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb), dtype=np.uint8)
+    light = cv2.fastNlMeansDenoising(np.ascontiguousarray(ycc[:, :, 0]), None, h_lum, 5, 15)
+    chroma = np.ascontiguousarray(ycc[:, :, 1:])
     h, w = rgb.shape[:2]
     if half_chroma and min(h, w) >= 32:
         small = cv2.resize(chroma, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_AREA)
@@ -305,7 +336,7 @@ def _nl_means(rgb: ImageArray, h_lum: float, h_col: float, *, half_chroma: bool)
     else:
         chroma = np.asarray(cv2.fastNlMeansDenoising(chroma, None, h_col, 5, 15), dtype=np.uint8)
     merged = np.dstack([np.asarray(light, dtype=np.uint8), chroma])
-    return np.asarray(cv2.cvtColor(merged, cv2.COLOR_Lab2LRGB), dtype=np.uint8)
+    return np.asarray(cv2.cvtColor(merged, cv2.COLOR_YCrCb2RGB), dtype=np.uint8)
 
 
 def denoise(
@@ -319,7 +350,7 @@ def denoise(
     amount = max(0.0, min(100.0, float(strength))) / 100.0
     rgb = np.ascontiguousarray(image[:, :, :3])
     sigma = max(noise_sigma(_proxy(rgb)), 2.0)
-    h_lum = 0.6 * sigma + 10.0 * amount
+    h_lum = 0.72 * sigma + 12.0 * amount  # YCrCb luma: the tone measured best on sigma-15 noise
     h_col = h_lum * 0.8
     height, width = rgb.shape[:2]
     # 1024-px tiles: progress and cancel every ~0.4 s at 12 MP; 768-px tiles cost 35 % more time.

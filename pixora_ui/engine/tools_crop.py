@@ -3,7 +3,11 @@
 * subject: the cut-out mask of the photo (reused from the cache when the photo was just cut out),
   or a saliency map when the background-removal model is not installed;
 * face: every detected face is kept, the eyes sit on the upper third line (rule of thirds); with
-  no face found it falls back to the subject and says so in the result's note.
+  no face found it falls back to the subject and says so in the result's note;
+* headshot: as face, but zoomed in so the face fills ~42 % of the height (head, neck, a little
+  shoulder).
+
+A crop that would return the photo unchanged is refused (ToolError), so it costs no AI edit.
 
 The crop box (x, y, w, h) in the original image is returned in ToolResult.box for previews.
 """
@@ -25,6 +29,7 @@ from pixora_ui.engine.registry import (
     ParamError,
     Progress,
     Tool,
+    ToolError,
     ToolResult,
     check_cancelled,
 )
@@ -123,6 +128,26 @@ def face_box(image: ImageArray, found: list[faces.Face], box_w: int, box_h: int)
     return x, y, box_w, box_h
 
 
+HEADSHOT_FACE_SHARE = 0.42  # the face box's height as a share of a headshot's height
+
+
+def headshot_size(found: list[faces.Face], width: int, height: int, rw: int, rh: int) -> tuple[int, int]:
+    """A headshot's crop size: the faces' box fills ~42 % of the height (the whole head with hair,
+    neck and a little shoulder: the portrait photographer's tight head-and-shoulders), at rw:rh,
+    never larger than the photo allows and never narrower than the faces with their margins."""
+    face_h = max(f.h for f in found)
+    span_w = max(f.x + 1.25 * f.w for f in found) - min(f.x - 0.25 * f.w for f in found)
+    span_h = max(f.y + 1.2 * f.h for f in found) - min(f.y - 0.35 * f.h for f in found)
+    box_h = max(face_h / HEADSHOT_FACE_SHARE, span_h * 1.25, span_w * 1.1 * rh / rw)
+    max_w, max_h = crop_size(width, height, rw, rh)
+    g = gcd(rw, rh)
+    rw, rh = rw // g, rh // g
+    n = max(1, round(box_h / rh))  # a whole multiple of the reduced ratio: exact to the pixel
+    if n * rh >= max_h or n * rw >= max_w:
+        return max_w, max_h
+    return n * rw, n * rh
+
+
 def _target(params: dict[str, Any], width: int, height: int) -> tuple[int, int, tuple[int, int] | None]:
     out_w, out_h = int(params["width"]), int(params["height"])
     if (out_w > 0) != (out_h > 0):
@@ -140,11 +165,14 @@ def _run(image: ImageArray, params: dict[str, Any], progress: Progress, cancelle
     box_w, box_h, size = _target(params, width, height)
     note = ""
     box: Box | None = None
-    if params["focus"] == "face":
+    if params["focus"] in ("face", "headshot"):
         progress(0.1, "Looking for faces")
         if faces.availability()[0]:
             found = faces.detect_faces(image)
             if found:
+                if params["focus"] == "headshot":  # zoom to the head at the ratio (or the exact size's)
+                    rw, rh = size or tuple(int(v) for v in str(params["ratio"]).split(":"))
+                    box_w, box_h = headshot_size(found, width, height, rw, rh)
                 box = face_box(image, found, box_w, box_h)
             else:
                 note = "No face was found, so the crop follows the main subject instead."
@@ -156,6 +184,13 @@ def _run(image: ImageArray, params: dict[str, Any], progress: Progress, cancelle
         box = subject_box(image, box_w, box_h)
     check_cancelled(cancelled)
     x, y, w, h = box
+    if (x, y, w, h) == (0, 0, width, height) and (size is None or size == (width, height)):
+        # Refused rather than returned: an identical result must not cost an AI edit (a failed job
+        # is refunded by the runner).
+        raise ToolError(
+            "This crop would not change the photo: it already has this aspect ratio. "
+            "Choose another ratio or a headshot."
+        )
     result = np.ascontiguousarray(image[y : y + h, x : x + w])
     if size is not None and (w, h) != size:
         shrinking = size[0] * size[1] < w * h
@@ -183,8 +218,9 @@ SMART_CROP = Tool(
             label="Focus on",
             kind="choice",
             default="subject",
-            choices=("subject", "face"),
-            choice_labels=("Main subject", "Faces"),
+            choices=("subject", "face", "headshot"),
+            choice_labels=("Main subject", "Faces", "Headshot"),
+            help="Headshot zooms in to the face, with room for hair and shoulders.",
         ),
         Param(name="ratio", label="Aspect ratio", kind="choice", default="1:1", choices=RATIOS),
         Param(

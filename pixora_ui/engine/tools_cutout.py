@@ -37,14 +37,13 @@ def cut_out(image: ImageArray, mode: str, progress: Progress, cancelled: Cancell
     alpha_small, small = isnet.subject_alpha(image)
     check_cancelled(cancelled)
     progress(0.55, "Refining hair and soft edges" if mode == "pro" else "Refining edges")
-    matte = (
-        matting.pro_alpha(image, alpha_small) if mode == "pro" else matting.standard_alpha(image, small, alpha_small)
-    )
+    refine = matting.pro_alpha if mode == "pro" else matting.standard_alpha
+    matte = refine(image, small, alpha_small)
     if image.shape[2] == 4:
         matte = matting.Matte(np.minimum(matte.alpha, image[:, :, 3]), matte.ys, matte.xs)
     check_cancelled(cancelled)
     progress(0.8, "Cleaning edge colours")
-    return matting.cutout_rgba(image, matte, work_side=2000 if mode == "pro" else 1000)
+    return matting.cutout_rgba(image, matte, work_side=1000 if mode == "pro" else 500)
 
 
 def subject_box(alpha: Alpha, *, threshold: int = 16) -> tuple[int, int, int, int] | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import cv2
 import numpy as np
+import numpy.typing as npt
 
 from pixora_ui.engine import expand as expand_mod
-from pixora_ui.engine import inpaint, retouch, upscale
+from pixora_ui.engine import inpaint, isnet, retouch, upscale
 from pixora_ui.engine.interpret import Plan, PlanStep, interpret
 from pixora_ui.engine.registry import (
     Cancelled,
@@ -35,7 +37,14 @@ def _format(image: ImageArray) -> Any:
 
 def _run_upscale(image: ImageArray, params: dict[str, Any], progress: Progress, cancelled: Cancelled) -> ToolResult:
     scale = int(params["scale"])
-    out = upscale.upscale(image, scale=scale, model=params["model"], progress=progress, cancelled=cancelled)
+    out = upscale.upscale(
+        image,
+        scale=scale,
+        model=params["model"],
+        detail=float(params["detail"]),
+        progress=progress,
+        cancelled=cancelled,
+    )
     h, w = out.shape[:2]
     return ToolResult(
         image=out, format_hint=_format(image), summary=f"Upscaled {scale}x to {w}x{h} ({params['model']})"
@@ -73,7 +82,27 @@ def _run_erase(image: ImageArray, params: dict[str, Any], progress: Progress, ca
     )
 
 
+def _subject_mask(image: ImageArray) -> npt.NDArray[np.bool_] | None:
+    """The photo's main subject (ISNet), grown by ~1 % of the photo so its rim and halo count too;
+    None when the cut-out weights are not installed."""
+    if not isnet.availability()[0]:
+        return None
+    alpha_small, _ = isnet.subject_alpha(image)
+    h, w = image.shape[:2]
+    grow = max(3, round(0.01 * max(h, w) * alpha_small.shape[1] / w)) | 1
+    small = cv2.dilate((alpha_small > 0.5).astype(np.uint8), np.ones((grow, grow), np.uint8))
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST) > 0)
+
+
 def _run_expand(image: ImageArray, params: dict[str, Any], progress: Progress, cancelled: Cancelled) -> ToolResult:
+    mode = str(params["mode"])
+    if mode == "generative":
+        raise NeedsGenerativeProvider(f"A generated canvas needs a generative model: {GENERATIVE_HINT}")
+    colour = params.get("color")
+    subject = None
+    if mode == "content-aware":
+        progress(0.02, "Finding the subject")
+        subject = _subject_mask(image)
     out = expand_mod.expand(
         image,
         aspect=params["aspect"],
@@ -81,15 +110,18 @@ def _run_expand(image: ImageArray, params: dict[str, Any], progress: Progress, c
         right=float(params["right"]),
         bottom=float(params["bottom"]),
         left=float(params["left"]),
+        mode=mode,
+        colour=expand_mod.hex_colour(str(colour) if colour else None),
+        subject=subject,
         progress=progress,
         cancelled=cancelled,
     )
-    h, w = out.shape[:2]
+    h, w = out.image.shape[:2]
     return ToolResult(
-        image=out,
+        image=out.image,
         format_hint=_format(image),
         summary=f"Expanded the canvas to {w}x{h}",
-        note="The new area continues the existing background; it does not invent new objects.",
+        note=out.note,
     )
 
 
@@ -190,6 +222,16 @@ TOOLS: list[Tool] = [
                 choices=("quality", "fast"),
                 choice_labels=("Best quality", "Fast"),
             ),
+            Param(
+                name="detail",
+                label="Detail",
+                kind="int",
+                default=100,
+                min=0,
+                max=100,
+                step=5,
+                help="Lower it where the model over-sharpens (brick, grass): blends in a plain resize.",
+            ),
         ),
         costs_credit=True,
         icon="zoom_out_map",
@@ -249,7 +291,8 @@ TOOLS: list[Tool] = [
         group="generative",
         description=(
             "Make the canvas larger (an aspect ratio or margins) and fill the new area by continuing the "
-            "existing background. It does not invent new objects; a generative provider does more."
+            "background (never the subject), with a blurred extension or with a colour. It does not invent "
+            "new objects; a generative provider does more."
         ),
         run=_run_expand,
         params=(
@@ -260,6 +303,22 @@ TOOLS: list[Tool] = [
                 default="none",
                 choices=("none", *expand_mod.ASPECTS),
                 choice_labels=("Keep (margins only)", *expand_mod.ASPECTS),
+            ),
+            Param(
+                name="mode",
+                label="Fill",
+                kind="choice",
+                default="content-aware",
+                choices=expand_mod.FILL_MODES,
+                choice_labels=("Content-aware", "Blur", "Colour", "Generative"),
+                help="Generative is offered when a generative provider is configured.",
+            ),
+            Param(
+                name="color",
+                label="Colour (for the colour fill)",
+                kind="color",
+                default="#ffffff",
+                help="Used by the colour fill.",
             ),
             Param(name="top", label="Top (% of height)", kind="float", default=0.0, min=0, max=100, step=1),
             Param(name="right", label="Right (% of width)", kind="float", default=0.0, min=0, max=100, step=1),

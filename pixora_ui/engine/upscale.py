@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from pixora_ui.engine import upscale_tone
 from pixora_ui.engine.models import is_installed
 from pixora_ui.engine.registry import (
     Cancelled,
@@ -284,9 +285,13 @@ def upscale(
     tile: int | None = None,
     pad: int | None = None,
     fp32: bool = False,
+    detail: float = 100,
+    anchor: bool = True,
 ) -> ImageArray:
     """Upscale an RGB or RGBA uint8 image by 2, 3 or 4; `tile`/`pad` override the defaults (tests),
-    `fp32` turns bfloat16 storage off (the benchmark's tiling-overhead row)."""
+    `fp32` turns bfloat16 storage off (the benchmark's tiling-overhead row). `detail` (0-100) blends
+    the model's output with a Lanczos resize; `anchor` keeps the photo's tone and colour
+    (`upscale_tone`; off only to measure the model's own shift)."""
     if scale not in (2, 3, 4):
         raise UpscaleError("The scale must be 2, 3 or 4.")
     if model not in MODELS:
@@ -308,7 +313,11 @@ def upscale(
         for done, t in enumerate(tiles):
             check_cancelled(cancelled)
             progress(done / len(tiles), _eta_text(done, len(tiles), started, first_guess))
-            x4 = _forward(net, rgb[t.py0 : t.py1, t.px0 : t.px1], cancelled)
+            tile_rgb = rgb[t.py0 : t.py1, t.px0 : t.px1]
+            x4 = _forward(net, tile_rgb, cancelled)
+            if anchor:
+                upscale_tone.anchor_tone(x4, tile_rgb)
+            upscale_tone.blend_detail(x4, tile_rgb, max(0.0, min(100.0, detail)) / 100.0)
             planes = [x4[c] for c in range(3)]
             if scale != _SCALE:  # clamp first, as a downscale of the finished x4 image would
                 np.clip(x4, 0.0, 1.0, out=x4)

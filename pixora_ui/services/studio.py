@@ -11,7 +11,7 @@ import io
 import math
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -136,6 +136,25 @@ def _provider_state(tool: Tool) -> tuple[bool, str, tuple[tuple[str, str], ...]]
     return available, reason, ()
 
 
+def _has_generative_provider(tool: str) -> bool:
+    from pixora_ui.providers.router import choices_for
+
+    return any(c.available and c.name != "local" for c in choices_for(tool, {"mode": "generative"}))
+
+
+def palette_params(tool: Tool) -> tuple[Param, ...]:
+    """The tool's parameters as the palette offers them: a "generative" choice only where a
+    generative provider is configured for the tool (the local engine would only refuse it)."""
+    params = []
+    for param in tool.params:
+        if param.kind == "choice" and "generative" in param.choices and not _has_generative_provider(tool.name):
+            kept = [i for i, c in enumerate(param.choices) if c != "generative"]
+            labels = tuple(param.choice_labels[i] for i in kept) if param.choice_labels else ()
+            param = replace(param, choices=tuple(param.choices[i] for i in kept), choice_labels=labels)
+        params.append(param)
+    return tuple(params)
+
+
 def tool_cards() -> list[ToolCard]:
     """Every registered tool with its availability, grouped in the palette's order."""
     cards: list[ToolCard] = []
@@ -155,7 +174,7 @@ def tool_cards() -> list[ToolCard]:
                     costs_credit=tool.costs_credit,
                     available=available,
                     reason=reason,
-                    params=tool.params,
+                    params=palette_params(tool),
                     providers=providers,
                 )
             )

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from pixora_ui.engine.registry import ParamError, ToolResult, never_cancelled, no_progress
+from pixora_ui.engine.registry import ParamError, ToolError, ToolResult, never_cancelled, no_progress
 from pixora_ui.engine.tools import get_registry
 from pixora_ui.engine.tools_crop import RATIOS, crop_size
 from tests.engine.conftest import needs_faces, needs_isnet
@@ -33,7 +33,7 @@ def test_crop_size_honours_ratio_to_the_pixel(size: tuple[int, int], ratio: str)
 @needs_faces
 def test_face_crop_contains_the_astronauts_face(photo: Callable[[str], np.ndarray]) -> None:
     image = photo("astronaut")
-    for ratio in ("9:16", "16:9", "1:1", "4:5"):
+    for ratio in ("9:16", "16:9", "4:5"):  # 1:1 of this square photo is refused (test below)
         result = run(image, focus="face", ratio=ratio)
         assert result.note == ""
         assert result.box is not None
@@ -93,3 +93,39 @@ def test_subject_crop_without_models_uses_saliency(no_models: None, photo: Calla
 def test_width_and_height_go_together(photo: Callable[[str], np.ndarray]) -> None:
     with pytest.raises(ParamError, match="both a width and a height"):
         run(photo("coffee"), width=100)
+
+
+@pytest.mark.models
+@needs_faces
+@pytest.mark.parametrize("ratio", ["4:5", "1:1", "16:9"])
+def test_headshot_zooms_to_the_face_with_natural_margins(photo: Callable[[str], np.ndarray], ratio: str) -> None:
+    from pixora_ui.engine.faces import detect_faces
+
+    image = photo("astronaut")
+    face = detect_faces(image)[0]
+    result = run(image, focus="headshot", ratio=ratio)
+    assert result.box is not None
+    x, y, w, h = result.box
+    rw, rh = (int(v) for v in ratio.split(":"))
+    assert w * rh == h * rw and result.image.shape[:2] == (h, w)
+    # Zoomed in: far smaller than the photo (the "faces" framing of 1:1 was the whole photo) ...
+    assert w * h < 0.6 * 512 * 512
+    # ... the face fills a headshot's share of the height, and the whole head with margins stays in.
+    assert 0.3 < face.h / h < 0.5, face.h / h
+    assert x <= face.x - 0.2 * face.w and x + w >= face.x + 1.2 * face.w
+    assert y <= max(0.0, face.y - 0.3 * face.h) and y + h >= face.y + 1.5 * face.h
+    # The eyes sit in the upper half.
+    assert face.eyes_y - y < 0.5 * h
+
+
+@pytest.mark.parametrize(("focus", "ratio"), [("subject", "1:1"), ("face", "1:1")])
+def test_a_crop_that_changes_nothing_is_refused(
+    photo: Callable[[str], np.ndarray], focus: str, ratio: str, no_models: None
+) -> None:
+    # Without the models both fall back to saliency, which still spans the square photo: the crop
+    # would return it unchanged, so the tool refuses (the runner then fails the job and refunds).
+    with pytest.raises(ToolError, match="This crop would not change the photo"):
+        run(photo("astronaut"), focus=focus, ratio=ratio)
+    with pytest.raises(ToolError, match="would not change"):
+        run(photo("astronaut"), focus=focus, width=512, height=512)
+    assert run(photo("astronaut"), focus=focus, width=256, height=256).image.shape == (256, 256, 3)

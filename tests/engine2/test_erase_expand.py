@@ -94,7 +94,7 @@ def test_erase_keeps_alpha() -> None:
 
 def test_expand_margins_keep_the_photo_and_continue_texture() -> None:
     img = _texture("grass")
-    out = ex.expand(img, right=25, top=10)
+    out = ex.expand(img, right=25, top=10).image
     h, w = img.shape[:2]
     assert out.shape == (h + round(h * 0.10), w + round(w * 0.25), 3)
     top = round(h * 0.10)
@@ -113,7 +113,7 @@ def test_expand_to_aspect(aspect: str, expected: tuple[int, int]) -> None:
         with pytest.raises(ex.ExpandError, match="Nothing to expand"):
             ex.expand(img, aspect=aspect)
         return
-    out = ex.expand(img, aspect=aspect)
+    out = ex.expand(img, aspect=aspect).image
     assert out.shape[:2] == expected
 
 

@@ -25,7 +25,8 @@ def _untiled(image: np.ndarray, model: str) -> np.ndarray:
 def test_tiles_leave_no_seam(face_crop: np.ndarray, model: str, catalogue: str) -> None:
     require_model(catalogue)
     # Tiles of 24 px on a 48 px crop: four tiles, two seams crossing the face.
-    tiled = up.upscale(face_crop, scale=4, model=model, tile=24, fp32=True)  # the reference is fp32 too
+    # The reference is fp32 and the plain net, so the tone anchoring is off here (tested below).
+    tiled = up.upscale(face_crop, scale=4, model=model, tile=24, fp32=True, anchor=False)
     diff = np.abs(tiled.astype(int) - _untiled(face_crop, model))
     assert tiled.shape == (192, 192, 3)
     if model == "fast":
@@ -137,3 +138,46 @@ def test_tool_runs_fast_2x(face_crop: np.ndarray) -> None:
     result = tool.run(face_crop, params, lambda _f, _m: None, lambda: False)
     assert result.image.shape == (96, 96, 3)
     assert "2x" in result.summary
+
+
+def _channel_spread(image: np.ndarray) -> tuple[float, float]:
+    """(largest difference between the channel means, mean R - B in the mid-tones), in levels."""
+    pixels = image.astype(float)
+    means = pixels.reshape(-1, 3).mean(axis=0)
+    luma = pixels.mean(axis=2)
+    mid = (luma >= 60) & (luma < 180)
+    return float(means.max() - means.min()), float((pixels[..., 0] - pixels[..., 2])[mid].mean())
+
+
+@pytest.mark.parametrize(("model", "catalogue"), [("fast", "realesr-animevideov3"), ("quality", "realesrgan-x4plus")])
+def test_a_neutral_grey_photo_stays_neutral(model: str, catalogue: str) -> None:
+    require_model(catalogue)
+    grey = cv2.resize(data.camera(), (96, 96), interpolation=cv2.INTER_AREA)
+    image = np.ascontiguousarray(np.dstack([grey] * 3))
+    spread, red_minus_blue = _channel_spread(up.upscale(image, scale=4, model=model))
+    assert spread <= 1.0 and abs(red_minus_blue) <= 1.0, (spread, red_minus_blue)
+    # Tone and brightness stay the photo's (the nets brighten flat areas by 1-5 levels).
+    assert abs(float(up.upscale(image, scale=4, model=model).mean()) - float(image.mean())) < 0.5
+    if model == "quality":  # the net's own cast, which the anchoring removes: a blue cast in the mid-tones
+        raw_spread, raw_red_minus_blue = _channel_spread(up.upscale(image, scale=4, model=model, anchor=False))
+        assert raw_spread > 1.0 and raw_red_minus_blue < -1.5
+
+
+def test_tone_anchoring_leaves_no_seam(face_crop: np.ndarray) -> None:
+    require_model("realesr-animevideov3")
+    tiled = up.upscale(face_crop, scale=4, model="fast", tile=24).astype(int)
+    whole = up.upscale(face_crop, scale=4, model="fast").astype(int)
+    assert np.abs(tiled - whole).max() <= 3
+
+
+def test_detail_blends_towards_a_plain_resize(face_crop: np.ndarray) -> None:
+    require_model("realesr-animevideov3")
+    lanczos = up.lanczos(face_crop, 4).astype(int)
+    none = up.upscale(face_crop, scale=4, model="fast", detail=0).astype(int)
+    half = up.upscale(face_crop, scale=4, model="fast", detail=50).astype(int)
+    full = up.upscale(face_crop, scale=4, model="fast").astype(int)
+    assert np.abs(none - lanczos).max() <= 1
+    halfway = np.abs(half - (full + lanczos) / 2)  # off only by rounding, and where the net overshoots 0..255
+    assert halfway.mean() < 0.6 and np.percentile(halfway, 99) <= 2
+    tool = get_registry().get("upscale")
+    assert tool.param("detail").default == 100

@@ -39,3 +39,27 @@ async def test_background_removal_and_a_basic_edit_end_to_end() -> None:
     pixels = np.asarray(Image.open(io.BytesIO(data)))
     assert pixels.shape[2] == 4 and pixels[:, :, 3].min() == 0 and pixels[:, :, 3].max() == 255
     assert await usage_count(user_id) == 1
+
+
+async def test_a_crop_that_changes_nothing_fails_and_is_refunded() -> None:
+    user_id = await make_user()
+    photo = await upload_photo(user_id)  # the astronaut, 512x512
+    await runner.start()
+    try:
+        async with session_scope() as session:
+            job = await jobs.submit(
+                session,
+                user_id=user_id,
+                asset_id=photo,
+                tool="smart-crop",
+                params={"focus": "subject", "ratio": "1:1"},
+                idempotency_key="same",
+            )
+        assert job.credit_state == "reserved"
+        done = await jobs.wait_for(job.id, user_id=user_id, timeout=120)
+    finally:
+        await runner.stop()
+    assert done.status == "failed"
+    assert done.error is not None and "This crop would not change the photo" in done.error
+    assert done.credit_state == "refunded"
+    assert await usage_count(user_id) == 0
