@@ -11,12 +11,12 @@ import logging
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from db.models import PLAN_FREE, ROLE_OWNER, User
+from db.models import PLAN_FREE, ROLE_OWNER, PasswordReset, User, utcnow
 from db.session import session_scope
 from pixora_ui.auth import lockout, passwords, sessions, tickets
 from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
@@ -265,6 +265,13 @@ async def change_password(*, user_id: int, current_password: str, new_password: 
         if user is None:
             raise AccountError("This account no longer exists.")
         user.password_hash = new_hash
+        # A reset link mailed before the change must not undo it.
+        await session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         return await sessions.revoke_all(session, user_id=user_id, except_session_id=keep_session_id)
 
 
