@@ -18,6 +18,7 @@ from components import theme
 from components.frame import frame
 from pixora_ui.auth import accounts
 from pixora_ui.auth.current import current_user
+from pixora_ui.auth.devices import DEVICE_COOKIE
 from pixora_ui.auth.errors import AccountError
 from pixora_ui.auth.redirects import safe_next
 from pixora_ui.settings import get_settings
@@ -90,7 +91,10 @@ async def login_page(request: Request, next: str = "", error: str = "") -> Redir
             button.disable()
             try:
                 user_id = await accounts.sign_in(
-                    email=email.value or "", password=password.value or "", address=accounts.client_address(request)
+                    email=email.value or "",
+                    password=password.value or "",
+                    address=accounts.client_address(request),
+                    device=request.cookies.get(DEVICE_COOKIE),
                 )
             except AccountError as exc:
                 show_error(banner, str(exc))

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from db.models import PLAN_FREE, ROLE_OWNER, PasswordReset, User, utcnow
 from db.session import session_scope
-from pixora_ui.auth import lockout, passwords, sessions, tickets
+from pixora_ui.auth import devices, lockout, mailer, passwords, sessions, tickets
 from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
 from pixora_ui.auth.redirects import safe_next
 from pixora_ui.billing.service import BillingError, cancel_subscription_for_user
@@ -38,13 +38,15 @@ def normalise_email(raw: str) -> str:
 
 def validate_email(raw: str) -> str:
     email = normalise_email(raw)
-    if len(email) > 320 or not _EMAIL.match(email):
+    if len(email) > 320 or not email.isprintable() or not _EMAIL.match(email):
         raise InvalidEmail
     return email
 
 
 def clean_name(raw: str) -> str:
-    return " ".join(raw.split())[:MAX_NAME]
+    # Control characters (NUL above all: PostgreSQL refuses it) never belong in a name.
+    printable = "".join(ch if ch.isprintable() else " " for ch in raw)
+    return " ".join(printable.split())[:MAX_NAME]
 
 
 def client_address(request: Request | None) -> str:
@@ -128,31 +130,67 @@ class _Candidate:
 _UNKNOWN = _Candidate(user_id=None, password_hash=None)
 
 
-async def sign_in(*, email: str, password: str, address: str) -> int:
+async def sign_in(*, email: str, password: str, address: str, device: str | None = None) -> int:
     """Check email and password; the user id on success.
 
     Raises `LockedOut` (with the wait) or `InvalidCredentials` (one message for unknown email and
     wrong password; an unknown email is compared against a dummy hash, so both take the same path).
+    `device` is the browser's known-device cookie: with one for this account, the account's ceiling
+    of failures (reached by strangers guessing) does not apply.
     """
     email = normalise_email(email)
+    if not email or len(email) > 320 or not email.isprintable() or len(password) > 1024:
+        # Cheap checks first: nothing here can be an account, and no database is asked.
+        raise InvalidCredentials
     async with session_scope() as session:
-        await lockout.check(session, email=email, address=address)
         row = (await session.execute(select(User.id, User.password_hash).where(User.email == email))).first()
-    candidate = _Candidate(user_id=row[0], password_hash=row[1]) if row else _UNKNOWN
+        candidate = _Candidate(user_id=row[0], password_hash=row[1]) if row else _UNKNOWN
+        keys = [lockout.pair_key(email, address), lockout.address_key(address)]
+        known = candidate.user_id is not None and devices.is_known(device, user_id=candidate.user_id)
+        if not known:
+            keys.append(lockout.account_key(email))
+        counts = await lockout.claim(session, keys)
     ok = await passwords.verify_password(password, candidate.password_hash)
     if not ok or candidate.user_id is None:
         async with session_scope() as session:
-            await lockout.record_failure(session, email=email, address=address)
+            await lockout.purge(session)
+        if counts.get(lockout.account_key(email).name) == get_settings().login_account_ceiling:
+            await _notify_suspicious_attempts(email=email)
         raise InvalidCredentials
     rehash = candidate.password_hash is not None and passwords.needs_rehash(candidate.password_hash)
     new_hash = await passwords.hash_password(password) if rehash else None
     async with session_scope() as session:
-        await lockout.reset(session, email=email)
+        await lockout.clear(session, [lockout.pair_key(email, address), lockout.account_key(email)])
+        await lockout.give_back(session, lockout.address_key(address))
         if new_hash is not None:
             user = await session.get(User, candidate.user_id)
             if user is not None and user.password_hash == candidate.password_hash:
                 user.password_hash = new_hash
     return candidate.user_id
+
+
+async def _notify_suspicious_attempts(*, email: str) -> None:
+    """Tell the owner (once per burst: when the ceiling is reached) that someone is guessing."""
+    async with session_scope() as session:
+        name = await session.scalar(select(User.name).where(User.email == email))
+    if name is None:
+        return
+    greeting = f"Hi {name}," if name else "Hello,"
+    text = "\n".join(
+        [
+            greeting,
+            "",
+            "someone has tried many wrong passwords for your Pixora account in the last few minutes.",
+            "Your account is safe: you can still sign in from a device you have used before, and others",
+            "have to wait a while between attempts.",
+            "",
+            "If it was not you, consider choosing a new, longer password on your profile page.",
+            "",
+            "— Pixora",
+        ]
+    )
+    log.warning("sign-in ceiling reached for an account: notice mailed to its owner")
+    mailer.send_in_background(to=email, subject="Failed sign-in attempts on your Pixora account", text=text)
 
 
 async def start_session(*, user_id: int, user_agent: str, ip: str, replaces: str | None) -> str | None:
@@ -251,14 +289,9 @@ async def change_password(*, user_id: int, current_password: str, new_password: 
         row = (await session.execute(select(User.email, User.password_hash).where(User.id == user_id))).first()
     if row is None:
         raise AccountError("This account no longer exists.")
-    email, old_hash = row
+    _email, old_hash = row
     if old_hash is not None:
-        async with session_scope() as session:
-            await lockout.check(session, email=email, address=None)
-        if not await passwords.verify_password(current_password, old_hash):
-            async with session_scope() as session:
-                await lockout.record_failure(session, email=email, address=None)
-            raise AccountError("Your current password is not correct.")
+        await check_current_password(user_id=user_id, password=current_password, password_hash=old_hash)
     new_hash = await passwords.hash_password(new_password)
     async with session_scope() as session:
         user = await session.get(User, user_id)
@@ -273,6 +306,16 @@ async def change_password(*, user_id: int, current_password: str, new_password: 
             .execution_options(synchronize_session=False)
         )
         return await sessions.revoke_all(session, user_id=user_id, except_session_id=keep_session_id)
+
+
+async def check_current_password(*, user_id: int, password: str, password_hash: str) -> None:
+    """A signed-in person re-enters their password; limited like sign-in attempts."""
+    async with session_scope() as session:
+        await lockout.claim(session, [lockout.password_check_key(user_id)])
+    if not await passwords.verify_password(password, password_hash):
+        raise AccountError("Your current password is not correct.")
+    async with session_scope() as session:
+        await lockout.clear(session, [lockout.password_check_key(user_id)])
 
 
 async def sign_out(*, token: str | None) -> None:

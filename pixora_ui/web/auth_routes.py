@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from db.session import session_scope
-from pixora_ui.auth import accounts, google, tickets
+from pixora_ui.auth import accounts, devices, google, tickets
 from pixora_ui.auth.current import current_user_from_token
 from pixora_ui.auth.errors import GoogleSignInError
 from pixora_ui.auth.redirects import safe_next
@@ -46,6 +46,8 @@ async def _signed_in_response(request: Request, *, user_id: int, next_path: str)
         return _redirect("/login?error=expired")
     response = _redirect(safe_next(next_path))
     set_session_cookie(response, token)
+    # This browser is now a known device of the account: strangers' failures never lock it out.
+    devices.set_device_cookie(response, user_id)
     return response
 
 
