@@ -30,6 +30,7 @@ ERROR_MESSAGES = {
     "google_conflict": "This email is already linked to a different Google account.",
     "google_off": "Google sign-in is not switched on for this server.",
     "google_unreachable": "Google sign-in is not reachable right now. Try again shortly.",
+    "verify_used": "That confirmation link has expired or was already used. Sign in to continue.",
 }
 
 

@@ -95,7 +95,7 @@ class Settings:
     login_address_max_failures: int = 20
     login_account_ceiling: int = 20
     session_max_days: int = 90
-    signups_per_address_hour: int = 5
+    signup_address_max: int = 5
     free_edit_limit: int = 3
     free_monthly_reset: bool = False
     max_upload_mb: int = 25
@@ -297,7 +297,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         login_address_max_failures=_int(e, "LOGIN_ADDRESS_MAX_FAILURES", 20),
         login_account_ceiling=_int(e, "LOGIN_ACCOUNT_CEILING", 20),
         session_max_days=_int(e, "SESSION_MAX_DAYS", 90),
-        signups_per_address_hour=_int(e, "SIGNUPS_PER_ADDRESS_HOUR", 5),
+        signup_address_max=_int(e, "SIGNUP_ADDRESS_MAX", 5),
         free_edit_limit=_int(e, "FREE_EDIT_LIMIT", 3),
         free_monthly_reset=_bool(e, "FREE_MONTHLY_RESET", False),
         max_upload_mb=_int(e, "MAX_UPLOAD_MB", 25),

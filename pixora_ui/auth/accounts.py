@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from db.models import PLAN_FREE, ROLE_OWNER, PasswordReset, User, utcnow
 from db.session import session_scope
-from pixora_ui.auth import devices, lockout, mailer, passwords, sessions, tickets
+from pixora_ui.auth import devices, lockout, mailer, passwords, sessions, tickets, verify
 from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
 from pixora_ui.auth.redirects import safe_next
 from pixora_ui.billing.service import BillingError, cancel_subscription_for_user
@@ -93,11 +93,15 @@ async def create_password_user(
     name: str,
     plan: str = PLAN_FREE,
     is_admin: bool = False,
+    verified: bool = True,
 ) -> User:
-    """Insert a user with a password (the email must already be validated)."""
+    """Insert a user with a password (the email must already be validated). Accounts made by an
+    administrator are verified; `sign_up` passes `verified=False` until the link is opened."""
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise EmailTaken
-    user = User(email=email, name=clean_name(name), password_hash=password_hash, is_admin=is_admin)
+    user = User(
+        email=email, name=clean_name(name), password_hash=password_hash, is_admin=is_admin, email_verified=verified
+    )
     apply_plan(user, plan, get_settings())
     session.add(user)
     try:
@@ -108,14 +112,57 @@ async def create_password_user(
     return user
 
 
-async def sign_up(*, email: str, password: str, name: str) -> int:
-    """Create a Free account with a password and return its id."""
-    address = validate_email(email)
+def signup_key(address: str) -> lockout.Key:
+    return lockout.Key(f"signup:{address or 'unknown'}", get_settings().signup_address_max)
+
+
+async def sign_up(*, email: str, password: str, name: str, address: str) -> int | None:
+    """Create a Free account with a password, unverified, and mail it a confirmation link.
+
+    The caller shows one answer whatever happens here: when the email already has an account, no
+    account is made and its owner gets a mail instead (the id returned is then None, for tests and
+    the log only). Cheap checks come first; bcrypt runs for both cases (same time), and at most
+    `signup_address_max` sign-ups per address are taken before each further one waits.
+    """
+    address_email = validate_email(email)
     passwords.check_policy(password)
+    async with session_scope() as session:
+        await lockout.claim(session, [signup_key(address)])
     password_hash = await passwords.hash_password(password)
     async with session_scope() as session:
-        user = await create_password_user(session, email=address, password_hash=password_hash, name=name)
-        return user.id
+        try:
+            user = await create_password_user(
+                session, email=address_email, password_hash=password_hash, name=name, verified=False
+            )
+            user_id: int | None = user.id
+        except EmailTaken:
+            user_id = None
+        if user_id is None:
+            owner = (await session.execute(select(User.name).where(User.email == address_email))).first()
+    if user_id is None:
+        _mail_existing_owner(email=address_email, name=owner[0] if owner else "")
+        return None
+    verify.send_link(user_id=user_id, email=address_email, name=clean_name(name))
+    return user_id
+
+
+def _mail_existing_owner(*, email: str, name: str) -> None:
+    greeting = f"Hi {name}," if name else "Hello,"
+    link = f"{get_settings().base_url}/login"
+    text = "\n".join(
+        [
+            greeting,
+            "",
+            "someone (hopefully you) tried to create a Pixora account with this address, but you already have one.",
+            f"Sign in here: {link}",
+            f"Forgot the password? Choose a new one: {get_settings().base_url}/forgot-password",
+            "",
+            "If it was not you, ignore this mail: nothing has changed.",
+            "",
+            "— Pixora",
+        ]
+    )
+    mailer.send_in_background(to=email, subject="You already have a Pixora account", text=text)
 
 
 # --- signing in -------------------------------------------------------------------------------
@@ -253,6 +300,7 @@ async def google_account(
                 revoked,
             )
         user.google_sub = sub
+        user.email_verified = True  # Google has verified the address
         if not user.avatar_url:
             user.avatar_url = _picture(picture)
         if not user.name and name:

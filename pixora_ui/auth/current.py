@@ -39,6 +39,7 @@ class CurrentUser:
     has_password: bool
     has_google: bool
     created_at: datetime
+    email_verified: bool = True
 
     @property
     def usage(self) -> Usage:
@@ -83,6 +84,7 @@ async def current_user_from_token(token: str | None) -> CurrentUser | None:
             has_password=user.password_hash is not None,
             has_google=user.google_sub is not None,
             created_at=as_utc(user.created_at),
+            email_verified=user.email_verified,
         )
 
 

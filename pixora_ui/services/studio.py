@@ -436,6 +436,10 @@ class LimitReachedError(StudioError):
     """The user has no AI edits left: the page opens the upgrade dialog."""
 
 
+class EmailNotVerifiedError(StudioError):
+    """A Free account that has not confirmed its address: the page says how to get the free edits."""
+
+
 def job_state(view: Any) -> JobState:
     """A jobs.JobView as the job panel shows it."""
     return JobState(
@@ -464,7 +468,7 @@ async def submit_edit(
     """Queue an edit; LimitReachedError at the credit limit, StudioError with the reason otherwise."""
     from pixora_ui.engine.registry import ToolError
     from pixora_ui.services import jobs
-    from pixora_ui.services.usage import LimitReached
+    from pixora_ui.services.usage import EmailNotVerified, LimitReached
 
     try:
         async with session_scope() as session:
@@ -477,6 +481,8 @@ async def submit_edit(
                 provider=provider,
                 idempotency_key=idempotency_key,
             )
+    except EmailNotVerified as exc:
+        raise EmailNotVerifiedError(str(exc)) from exc
     except LimitReached as exc:
         raise LimitReachedError(str(exc)) from exc
     except (ToolError, jobs.JobError, assets.AssetError) as exc:

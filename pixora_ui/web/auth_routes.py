@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from db.session import session_scope
-from pixora_ui.auth import accounts, devices, google, tickets
+from pixora_ui.auth import accounts, devices, google, tickets, verify
 from pixora_ui.auth.current import current_user_from_token
 from pixora_ui.auth.errors import GoogleSignInError
 from pixora_ui.auth.redirects import safe_next
@@ -57,6 +57,16 @@ async def session_handover(request: Request, ticket: str = "") -> Response:
     if found is None:
         return _redirect("/login?error=expired")
     return await _signed_in_response(request, user_id=found.user_id, next_path=found.next_path)
+
+
+async def verify_email(request: Request, token: str = "") -> Response:
+    """The link from the confirmation mail: confirm the address and sign this browser in."""
+    user_id = await verify.confirm(token)
+    if user_id is None:
+        # Expired, forged, or already used: the address may well be confirmed; signing in tells.
+        signed_in = await current_user_from_token(request.cookies.get(SESSION_COOKIE))
+        return _redirect("/studio" if signed_in is not None else "/login?error=verify_used")
+    return await _signed_in_response(request, user_id=user_id, next_path="/studio")
 
 
 def _signed_out() -> Response:
@@ -124,6 +134,7 @@ async def google_callback(request: Request) -> Response:
 
 def register(app: FastAPI) -> None:
     app.add_api_route("/auth/session", session_handover, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/verify-email", verify_email, methods=["GET"], include_in_schema=False)
     app.add_api_route("/logout", logout_get, methods=["GET"], include_in_schema=False)
     app.add_api_route("/logout", logout_post, methods=["POST"], include_in_schema=False)
     app.add_api_route("/auth/google/start", google_start, methods=["GET"], include_in_schema=False)

@@ -3,7 +3,9 @@ sign up → studio → sign out → a protected page sends to sign-in → sign i
 
 from __future__ import annotations
 
+import email
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,7 +31,22 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str) -> None:
+def _mailed_link(data_dir: Path, timeout_s: float = 30.0) -> str:
+    """The confirmation link from the outbox, once the server has written the mail."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for mail in sorted((data_dir / "outbox").glob("*.eml")):
+            body = email.message_from_bytes(mail.read_bytes()).get_payload(decode=True)
+            text = body.decode() if isinstance(body, bytes) else ""
+            found = re.search(r"(/verify-email\?token=[A-Za-z0-9._%\-]+)", text)
+            if found:
+                return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError("no confirmation mail in the outbox")
+
+
+def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str, isolated_env: Path) -> None:
+    data_dir = isolated_env
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
@@ -39,12 +56,15 @@ def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str) -> None:
             page = context.new_page()
             page.set_default_timeout(30_000)
 
-            # Sign up: lands in the studio with an HttpOnly, SameSite=Lax session cookie.
+            # Sign up: "check your inbox"; the mailed link confirms the address and lands in the studio
+            # with an HttpOnly, SameSite=Lax session cookie.
             page.goto(f"{app_url}/signup")
             page.get_by_label("Name").fill("Ada Lovelace")
             page.get_by_label("Email").fill("ada@example.com")
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Create account").click()
+            expect(page.get_by_text("Check your inbox")).to_be_visible()
+            page.goto(app_url + _mailed_link(data_dir))
             page.wait_for_url(re.compile(r".*/studio$"))
             assert _path(page.url) == "/studio"
             cookies = {c["name"]: c for c in context.cookies()}
