@@ -187,7 +187,12 @@ async def _serve(request: Request, asset_id: str, variant: Literal["full", "prev
         original = await read_bytes(view)
     except AssetNotFound:
         return _not_found()
-    converted = await asyncio.to_thread(_convert, original, convert[0], quality)
+    from pixora_ui.engine.imageio import ImageInputError
+
+    try:
+        converted = await asyncio.to_thread(_convert, original, convert[0], quality)
+    except ImageInputError as exc:  # e.g. a strip too long for WebP
+        return JSONResponse({"error": "bad_format", "message": str(exc)}, 400, headers={"Cache-Control": "no-store"})
     return _bytes_response(request, converted, media_type=media_type, headers=headers)
 
 
