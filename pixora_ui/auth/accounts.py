@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from db.models import PLAN_FREE, ROLE_OWNER, PasswordReset, User, utcnow
+from db.models import PLAN_FREE, ROLE_OWNER, PasswordReset, User, UserSession, as_utc, utcnow
 from db.session import session_scope
 from pixora_ui.auth import devices, lockout, mailer, passwords, sessions, tickets, verify
 from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
@@ -386,6 +387,30 @@ async def _cancel_subscription(session: AsyncSession, *, user: User) -> None:
     except BillingError as exc:
         # Never delete an account that would go on being billed.
         raise AccountError(str(exc)) from exc
+
+
+FRESH_SIGN_IN = timedelta(minutes=15)
+
+
+async def confirm_identity(*, user_id: int, session_id: int, password: str) -> None:
+    """Re-authentication before something that cannot be undone (deleting the account).
+
+    With a password: the password (limited like sign-in). Without one (Google only): a sign-in made
+    within the last 15 minutes. Raises `AccountError` with what to do."""
+    async with session_scope() as session:
+        row = (await session.execute(select(User.password_hash).where(User.id == user_id))).first()
+        started = await session.scalar(
+            select(UserSession.created_at).where(UserSession.id == session_id, UserSession.user_id == user_id)
+        )
+    if row is None or started is None:
+        raise AccountError("Your session has ended. Sign in again.")
+    if row[0] is not None:
+        if not password:
+            raise AccountError("Enter your password to confirm.")
+        await check_current_password(user_id=user_id, password=password, password_hash=row[0])
+        return
+    if utcnow() - as_utc(started) > FRESH_SIGN_IN:
+        raise AccountError("For your safety, sign out and sign in again with Google, then delete the account.")
 
 
 async def delete_account(*, user_id: int) -> None:

@@ -112,8 +112,10 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImage:
         ) from exc
     fmt = _PIL_FORMATS.get(image.format or "")
     if fmt is None:
+        # An image, but not one we accept (TGA, ICO, PSD, …): say so, not that it is too big or broken.
+        kind = "".join(ch for ch in (image.format or "") if ch.isalnum())[:12] or "this"
         raise ImageInputError(
-            "The file is not an image Pixora can read (JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC).", code="not_image"
+            f"The {kind} format is not supported: use JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC.", code="not_image"
         )
     width, height = image.size
     pixels_claimed = width * height

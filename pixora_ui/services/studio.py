@@ -27,7 +27,7 @@ from pixora_ui.services.plans import Usage
 DownloadFormat = Literal["png", "jpeg", "webp"]
 DOWNLOAD_FORMATS: tuple[DownloadFormat, ...] = ("png", "jpeg", "webp")
 _EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-CANVAS_URL_TTL_S = 6 * 3600
+CANVAS_URL_TTL_S = 3600  # and bound to the owner's session: useless after sign-out
 
 
 class StudioError(Exception):
@@ -176,11 +176,11 @@ def costs_credit(name: str) -> bool:
 
 
 def _preview(asset_id: str) -> str:
-    return media.signed_url(asset_id, variant="preview", expires_in=CANVAS_URL_TTL_S)
+    return media.signed_url(asset_id, variant="preview", expires_in=CANVAS_URL_TTL_S, bound=True)
 
 
 def _full(asset_id: str) -> str:
-    return media.signed_url(asset_id, variant="full", expires_in=CANVAS_URL_TTL_S)
+    return media.signed_url(asset_id, variant="full", expires_in=CANVAS_URL_TTL_S, bound=True)
 
 
 def _version_card(view: AssetView) -> VersionCard:
@@ -305,7 +305,7 @@ def download_url(
         raise StudioError("Choose PNG, JPEG or WebP")
     quality = max(1, min(100, int(quality)))
     url = media.signed_url(
-        version_id, variant="full", expires_in=600, download_name=download_name(versions, version_id, fmt)
+        version_id, variant="full", expires_in=600, download_name=download_name(versions, version_id, fmt), bound=True
     )
     return f"{url}&format={fmt}" + (f"&quality={quality}" if fmt != "png" else "")
 

@@ -338,6 +338,11 @@ async def test_delete_account_removes_everything(user: User) -> None:
     user.find(marker="delete-confirm").click()
     await user.should_see("Type your email exactly to confirm.", retries=RETRIES)
     user.find(marker="delete-confirm-email").clear().type("ada@example.com")
+    # Deleting asks for the password again (issue 15): a wrong one deletes nothing.
+    user.find(marker="delete-confirm-password").type("not the password")
+    user.find(marker="delete-confirm").click()
+    await user.should_see("Your current password is not correct.", retries=RETRIES)
+    user.find(marker="delete-confirm-password").clear().type(PASSWORD)
     user.find(marker="delete-confirm").click()
     await wait_for(lambda: session_cookie(user) is None)
     async with session_scope() as session:
