@@ -256,7 +256,7 @@ async def api_mask(request: Request, asset_id: str) -> Response:
             return problem
         raw_image = body.get("image") if isinstance(body, dict) else None
         if not isinstance(raw_image, str):
-            return _error(400, "bad_image", "image must be a base64 string or a data URL of a PNG.")
+            return _error(400, "bad_image", "Send the mask as base64 text or as a data URL of a PNG.")
         data = await asyncio.to_thread(_decode_base64_image, raw_image)
     else:
         raw = bytearray()
@@ -312,7 +312,7 @@ async def api_gemini_edit(request: Request) -> Response:
     raw_image = body.get("image")
     data = await asyncio.to_thread(_decode_base64_image, raw_image) if isinstance(raw_image, str) else None
     if not data:
-        return _error(400, "bad_image", "image must be a base64 string or a data URL of a photo.")
+        return _error(400, "bad_image", "Send the photo as base64 text or as a data URL.")
     if len(data) > limit:
         return _error(413, "too_large", f"The image is larger than the {settings.max_upload_mb} MB limit.")
     if user.usage.exhausted and not settings.free_monthly_reset:
