@@ -195,14 +195,13 @@ async def sign_in(*, email: str, password: str, address: str, device: str | None
         candidate = _Candidate(user_id=row[0], password_hash=row[1]) if row else _UNKNOWN
         keys = [lockout.pair_key(email, address), lockout.address_key(address)]
         known = candidate.user_id is not None and devices.is_known(device, user_id=candidate.user_id)
-        if not known:
-            keys.append(lockout.account_key(email))
-        counts = await lockout.claim(session, keys)
+        account = None if known else lockout.account_key(email)
+        account_attempts = await lockout.claim(session, [*keys, account] if account else keys, count_of=account)
     ok = await passwords.verify_password(password, candidate.password_hash)
     if not ok or candidate.user_id is None:
         async with session_scope() as session:
             await lockout.purge(session)
-        if counts.get(lockout.account_key(email).name) == get_settings().login_account_ceiling:
+        if account is not None and account_attempts == get_settings().login_account_ceiling:
             await _notify_suspicious_attempts(email=email)
         raise InvalidCredentials
     rehash = candidate.password_hash is not None and passwords.needs_rehash(candidate.password_hash)

@@ -118,15 +118,14 @@ async def _wait_seconds(session: AsyncSession, key: Key, now: datetime) -> int:
     return max(1, math.ceil((until - now).total_seconds()))
 
 
-async def claim(session: AsyncSession, keys: list[Key]) -> dict[str, int]:
+async def claim(session: AsyncSession, keys: list[Key], *, count_of: Key | None = None) -> int:
     """Count one attempt on every key, or none: raises `LockedOut` when any key must wait.
 
-    Returns each key's attempt count including this one. Call in a transaction of its own (it is
-    rolled back when refused) and commit before the slow password check."""
+    Returns the attempt count of `count_of` including this one (0 without it). Call in a
+    transaction of its own (it is rolled back when refused) and commit before the slow password check."""
     now = utcnow()
     ordered = sorted(keys, key=lambda k: k.name)  # one lock order for every caller (PostgreSQL)
     await _ensure_rows(session, [key.name for key in ordered])
-    counts: dict[str, int] = {}
     for key in ordered:
         result = await session.execute(
             update(LoginThrottle)
@@ -140,10 +139,9 @@ async def claim(session: AsyncSession, keys: list[Key]) -> dict[str, int]:
         if getattr(result, "rowcount", 0) != 1:
             # The caller's unit of work rolls back: the keys claimed so far are not counted either.
             raise LockedOut(await _wait_seconds(session, key, now))
-        counts[key.name] = int(
-            await session.scalar(select(LoginThrottle.attempts).where(LoginThrottle.key == key.name)) or 0
-        )
-    return counts
+    if count_of is None:
+        return 0
+    return int(await session.scalar(select(LoginThrottle.attempts).where(LoginThrottle.key == count_of.name)) or 0)
 
 
 async def clear(session: AsyncSession, keys: list[Key]) -> None:
