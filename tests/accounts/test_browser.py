@@ -3,16 +3,14 @@ sign up → studio → sign out → a protected page sends to sign-in → sign i
 
 from __future__ import annotations
 
-import email
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.app_server import CHROMIUM_ARGS, serve_app
+from tests.app_server import CHROMIUM_ARGS, mailed_link, serve_app
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
@@ -29,20 +27,6 @@ def app_url(isolated_env: Path) -> Iterator[str]:
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _mailed_link(data_dir: Path, timeout_s: float = 30.0) -> str:
-    """The confirmation link from the outbox, once the server has written the mail."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for mail in sorted((data_dir / "outbox").glob("*.eml")):
-            body = email.message_from_bytes(mail.read_bytes()).get_payload(decode=True)
-            text = body.decode() if isinstance(body, bytes) else ""
-            found = re.search(r"(/verify-email\?token=[A-Za-z0-9._%\-]+)", text)
-            if found:
-                return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError("no confirmation mail in the outbox")
 
 
 def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str, isolated_env: Path) -> None:
@@ -64,7 +48,7 @@ def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str, isolated_env:
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Create account").click()
             expect(page.get_by_text("Check your inbox")).to_be_visible()
-            page.goto(app_url + _mailed_link(data_dir))
+            page.goto(app_url + mailed_link(data_dir))
             page.wait_for_url(re.compile(r".*/studio$"))
             assert _path(page.url) == "/studio"
             cookies = {c["name"]: c for c in context.cookies()}
