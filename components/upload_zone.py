@@ -62,6 +62,39 @@ if (!window.pixoraPaste) {
 """
 
 
+# The formats the server decodes (engine/imageio.py); anything else is refused in the browser by name.
+ACCEPT = (
+    "image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff,image/heic,image/heif,"
+    ".jpg,.jpeg,.png,.webp,.gif,.bmp,.tif,.tiff,.heic,.heif"
+)
+_REJECTED_JS = (
+    "(entries) => emit((entries || []).slice(0, 20).map(e => ({reason: e.failedPropValidation, "
+    "name: String((e.file && e.file.name) || '').slice(0, 120), size: (e.file && e.file.size) || 0})))"
+)
+
+
+def rejection_messages(entries: list[Any]) -> list[str]:
+    """One plain sentence per file the browser refused, saying why."""
+    settings = get_settings()
+    messages: list[str] = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        name = str(entry.get("name") or "A file")[:120]
+        reason = entry.get("reason")
+        if reason == "accept":
+            messages.append(f"{name}: this format is not supported. Use JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC.")
+        elif reason in {"max-file-size", "max-total-size"}:
+            size = entry.get("size")
+            size_mb = f"{size / (1024 * 1024):.0f} MB" if isinstance(size, int | float) and size else "It"
+            messages.append(f"{name}: {size_mb} is over the {settings.max_upload_mb} MB limit for one photo.")
+        elif reason == "max-files":
+            messages.append(f"{name} was not added: at most {UPLOAD_MAX_FILES} photos at a time.")
+        else:
+            messages.append(f"{name} was not added.")
+    return messages or ["A file was not added."]
+
+
 class UploadZone:
     def __init__(
         self,
@@ -86,13 +119,14 @@ class UploadZone:
                     max_file_size=settings.max_upload_bytes,
                     max_files=UPLOAD_MAX_FILES,
                     on_upload=self._handle,
-                    on_rejected=self._rejected,
                 )
-                .props('accept="image/*,.heic,.heif" flat')
+                .props(f'accept="{ACCEPT}" flat')
                 .classes("pixora-upload")
                 .mark("upload")
                 .props("data-testid=upload")
             )
+            # Quasar says why each file was refused (format, size, count): pass that on, not a guess.
+            self.upload.on("rejected", self._rejected, js_handler=_REJECTED_JS)
             self.upload.add_slot("header", _HEADER.replace("__HINT__", html.escape(hint)))
             self.upload.add_slot("list", _LIST)
             self.messages = (
@@ -118,9 +152,10 @@ class UploadZone:
         while len(self.messages.default_slot.children) > 5:
             self.messages.default_slot.children[0].delete()
 
-    def _rejected(self) -> None:
-        limit = get_settings().max_upload_mb
-        self._message(f"A file was not added: photos can be up to {limit} MB each, 20 at a time.", error=True)
+    def _rejected(self, e: events.GenericEventArguments) -> None:
+        entries = e.args if isinstance(e.args, list) else []
+        for text in rejection_messages(entries)[:5]:
+            self._message(text, error=True)
 
     async def _handle(self, e: events.UploadEventArguments) -> None:
         name = e.file.name or "photo"

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -107,6 +108,9 @@ class User(TimestampMixin, Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     role: Mapped[str | None] = mapped_column(String(20))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Sign-up by password starts unverified (no free AI edits until the link is opened); accounts made
+    # any other way (Google, the admin command, existing rows) are verified.
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class UserSession(Base):
@@ -142,6 +146,16 @@ class LoginAttempt(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(330))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Sign-in attempts counted per key (account, address, or the pair) for growing delays."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Asset(Base):

@@ -18,6 +18,7 @@ from components import theme
 from components.frame import frame
 from pixora_ui.auth import accounts
 from pixora_ui.auth.current import current_user
+from pixora_ui.auth.devices import DEVICE_COOKIE
 from pixora_ui.auth.errors import AccountError
 from pixora_ui.auth.redirects import safe_next
 from pixora_ui.settings import get_settings
@@ -29,6 +30,7 @@ ERROR_MESSAGES = {
     "google_conflict": "This email is already linked to a different Google account.",
     "google_off": "Google sign-in is not switched on for this server.",
     "google_unreachable": "Google sign-in is not reachable right now. Try again shortly.",
+    "verify_used": "That confirmation link has expired or was already used. Sign in to continue.",
 }
 
 
@@ -90,7 +92,10 @@ async def login_page(request: Request, next: str = "", error: str = "") -> Redir
             button.disable()
             try:
                 user_id = await accounts.sign_in(
-                    email=email.value or "", password=password.value or "", address=accounts.client_address(request)
+                    email=email.value or "",
+                    password=password.value or "",
+                    address=accounts.client_address(request),
+                    device=request.cookies.get(DEVICE_COOKIE),
                 )
             except AccountError as exc:
                 show_error(banner, str(exc))

@@ -167,6 +167,14 @@ def _danger_section(request: Request, user: CurrentUser) -> None:
             ui.label("Delete your account?").classes(f"text-lg {theme.HEADING}")
             ui.label(f"Type your email ({user.email}) to confirm.").classes(f"text-sm {theme.MUTED}")
             confirm = ui.input("Email").props("outlined").classes("w-full").mark("delete-confirm-email")
+            password = None
+            if user.has_password:
+                password = (
+                    ui.input("Your password", password=True, password_toggle_button=True)
+                    .props("outlined autocomplete=current-password")
+                    .classes("w-full")
+                    .mark("delete-confirm-password")
+                )
             banner = error_banner("delete-error")
             show_error(banner, "")
 
@@ -178,6 +186,9 @@ def _danger_section(request: Request, user: CurrentUser) -> None:
                     return
                 delete_button.disable()
                 try:
+                    await accounts.confirm_identity(
+                        user_id=user.id, session_id=user.session_id, password=password.value if password else ""
+                    )
                     await accounts.delete_account(user_id=user.id)
                 except AccountError as exc:
                     show_error(banner, str(exc))

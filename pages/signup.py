@@ -1,4 +1,9 @@
-"""Create an account (`/signup`): name, email and a password of at least 10 characters, or Google."""
+"""Create an account (`/signup`): name, email and a password of at least 10 characters, or Google.
+
+After a password sign-up the page answers "check your inbox" whether or not the address already had
+an account (so the form tells nobody who has one); the link in the mail confirms the address and
+signs the person in.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ async def signup_page(request: Request, next: str = "") -> RedirectResponse | No
     if await current_user(request) is not None:
         return RedirectResponse(next_path, status_code=303)
     free = get_settings().free_edit_limit
-    with frame("Create your account"), auth_card("Create your account", f"Free includes {free} AI edits."):
+    with frame("Create your account"), auth_card("Create your account", f"Free includes {free} AI edits.") as card:
         banner = error_banner("signup-error")
         show_error(banner, "")
         name = ui.input("Name").props("outlined autocomplete=name maxlength=120").classes("w-full").mark("name")
@@ -41,15 +46,18 @@ async def signup_page(request: Request, next: str = "") -> RedirectResponse | No
         async def submit() -> None:
             button.disable()
             try:
-                user_id = await accounts.sign_up(
-                    email=email.value or "", password=password.value or "", name=name.value or ""
+                await accounts.sign_up(
+                    email=email.value or "",
+                    password=password.value or "",
+                    name=name.value or "",
+                    address=accounts.client_address(request),
                 )
             except AccountError as exc:
                 show_error(banner, str(exc))
                 return
             finally:
                 button.enable()
-            ui.navigate.to(accounts.handover_url(request, user_id=user_id, next_path=next_path))
+            _check_inbox(card, accounts.normalise_email(email.value or ""))
 
         password.on("keydown.enter", submit)
         button = (
@@ -64,3 +72,18 @@ async def signup_page(request: Request, next: str = "") -> RedirectResponse | No
             ui.link("Sign in", login).classes("text-primary no-underline").mark("to-login")
         google_button("Sign up with Google", next_path)
     return None
+
+
+def _check_inbox(card: ui.column, address: str) -> None:
+    card.clear()
+    with card:
+        ui.label("Check your inbox").classes(f"text-2xl {theme.HEADING}").mark("signup-check-inbox")
+        ui.label(f"We have sent a message to {address}.").classes("text-sm")
+        ui.label(
+            f"Open the link in it to confirm your address: it signs you in, and your "
+            f"{get_settings().free_edit_limit} free AI edits start right away."
+        ).classes(f"text-sm {theme.MUTED}")
+        ui.label(
+            "Nothing arrived after a few minutes? Look in the spam folder, or sign in and ask for a new link."
+        ).classes(f"text-xs {theme.MUTED}")
+        ui.link("Go to sign in", "/login").classes("text-primary no-underline text-sm").mark("to-login")

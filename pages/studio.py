@@ -32,11 +32,14 @@ from components.tool_palette import INSTANT_FEEDBACK_JS, ToolPalette
 from components.upgrade_dialog import open_upgrade_dialog
 from components.upload_zone import UploadZone
 from pages.guard import signed_in, still_signed_in, viewer_of
+from pixora_ui.auth import verify
 from pixora_ui.auth.current import CurrentUser
+from pixora_ui.auth.errors import AccountError
 from pixora_ui.billing.service import payments_enabled
 from pixora_ui.services import create, studio
 from pixora_ui.services.plans import Usage
 from pixora_ui.services.usage import LIMIT_MESSAGE
+from pixora_ui.settings import get_settings
 
 ERASE_TOOL = "erase"
 LIBRARY_PAGE = 30  # photos per "Show more": one update stays far below 256 KB
@@ -280,10 +283,33 @@ class StudioPage:
                 .mark("credit-label")
                 .props("data-testid=credit-label")
             )
+            if not self.user.email_verified and self.usage.limit is not None:
+                self._verify_notice()
             self.tools_box = ui.column().classes("w-full gap-3")
             with self.tools_box:
                 for height in ("h-10", "h-16", "h-14", "h-14", "h-14"):
                     ui.skeleton().classes(f"w-full {height} rounded-xl")
+
+    def _verify_notice(self) -> None:
+        """An unconfirmed address: say how to get the free edits, and offer the link again."""
+        with ui.column().classes("w-full gap-2 rounded-xl p-3 bg-amber-50 dark:bg-amber-950/40").mark("verify-notice"):
+            ui.label(
+                f"Confirm your e-mail address to get your {get_settings().free_edit_limit} free AI edits: "
+                f"open the link we sent to {self.user.email}. Simple edits (crop, rotate, resize) work already."
+            ).classes("text-sm")
+
+            async def resend() -> None:
+                try:
+                    sent = await verify.resend(user_id=self.user.id)
+                except AccountError as exc:
+                    ui.notify(str(exc), type="warning")
+                    return
+                if sent:
+                    ui.notify(f"A new link is on its way to {self.user.email}.", type="positive")
+                else:
+                    ui.notify("Your address is already confirmed. Reload the page to start editing.")
+
+            ui.button("Send the link again", on_click=resend).props("outline dense no-caps").mark("resend-verification")
 
     def _build_tools(self) -> None:
         """The prompt and the palette: the heaviest part of the page, built once the browser is connected."""
@@ -810,6 +836,10 @@ class StudioPage:
                 provider=provider,
                 idempotency_key=key,
             )
+        except studio.EmailNotVerifiedError as exc:
+            self.jobs.hide()
+            ui.notify(str(exc), type="warning", multi_line=True)
+            return
         except studio.LimitReachedError:
             self.jobs.hide()
             await self._refresh_usage()

@@ -75,7 +75,8 @@ class Settings:
     host: str = "0.0.0.0"  # noqa: S104 - a server binds to all interfaces by default
     port: int = 8080
     base_url: str = "http://localhost:8080"
-    # Proxies whose X-Forwarded-For/-Proto headers are trusted (client address for lockout, https).
+    # Proxies whose X-Forwarded-For/-Proto headers are trusted (client address for sign-in limits,
+    # https): explicit addresses or networks, never "*" outside development (anyone could forge it).
     forwarded_allow_ips: str = "127.0.0.1"
     data_dir: Path = Path("data")
     models_dir_override: Path | None = None
@@ -91,6 +92,10 @@ class Settings:
     bcrypt_rounds: int = 12
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    login_address_max_failures: int = 20
+    login_account_ceiling: int = 20
+    session_max_days: int = 90
+    signup_address_max: int = 5
     free_edit_limit: int = 3
     free_monthly_reset: bool = False
     max_upload_mb: int = 25
@@ -166,6 +171,10 @@ class Settings:
         return self.base_url.startswith("https://")
 
     @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [part.strip() for part in self.forwarded_allow_ips.split(",") if part.strip()]
+
+    @property
     def max_upload_bytes(self) -> int:
         return self.max_upload_mb * 1024 * 1024
 
@@ -238,6 +247,11 @@ class Settings:
                 "SESSION_SECRET is missing, a placeholder or shorter than 32 characters; "
                 'generate one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
             )
+        if "*" in self.trusted_proxy_list and not self.is_development:
+            raise SettingsError(
+                'TRUSTED_PROXIES (or FORWARDED_ALLOW_IPS) is "*": anyone could then forge their address. '
+                "List the addresses or networks of your proxy instead (see docs/security.md)."
+            )
         if self.free_edit_limit < 0:
             raise SettingsError("FREE_EDIT_LIMIT cannot be negative")
         if self.local_job_concurrency < 1 or self.remote_job_concurrency < 1:
@@ -268,7 +282,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         host=_str(e, "HOST", "0.0.0.0"),  # noqa: S104
         port=_int(e, "PORT", 8080),
         base_url=_str(e, "BASE_URL", "http://localhost:8080").rstrip("/"),
-        forwarded_allow_ips=_str(e, "FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        forwarded_allow_ips=_str(e, "TRUSTED_PROXIES", _str(e, "FORWARDED_ALLOW_IPS", "127.0.0.1")),
         data_dir=Path(_str(e, "DATA_DIR", "data")).expanduser().resolve(),
         models_dir_override=Path(e["MODELS_DIR"]).expanduser().resolve() if e.get("MODELS_DIR", "").strip() else None,
         database_url=_normalise_database_url(_str(e, "DATABASE_URL")),
@@ -283,6 +297,10 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         bcrypt_rounds=_int(e, "BCRYPT_ROUNDS", 12),
         login_max_failures=_int(e, "LOGIN_MAX_FAILURES", 5),
         login_window_minutes=_int(e, "LOGIN_WINDOW_MINUTES", 15),
+        login_address_max_failures=_int(e, "LOGIN_ADDRESS_MAX_FAILURES", 20),
+        login_account_ceiling=_int(e, "LOGIN_ACCOUNT_CEILING", 20),
+        session_max_days=_int(e, "SESSION_MAX_DAYS", 90),
+        signup_address_max=_int(e, "SIGNUP_ADDRESS_MAX", 5),
         free_edit_limit=_int(e, "FREE_EDIT_LIMIT", 3),
         free_monthly_reset=_bool(e, "FREE_MONTHLY_RESET", False),
         max_upload_mb=_int(e, "MAX_UPLOAD_MB", 25),

@@ -108,3 +108,21 @@ def serve_app(
             yield url
         finally:
             stop(process)
+
+
+def mailed_link(data_dir: Path, path: str = "/verify-email", timeout_s: float = 30.0) -> str:
+    """The path of the newest link to `path` in the server's outbox, once the mail is written."""
+    import email
+    import re
+    import time
+
+    pattern = re.compile("(" + re.escape(path) + r"\?token=[A-Za-z0-9._%\-]+)")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for mail in sorted((data_dir / "outbox").glob("*.eml"), reverse=True):
+            body = email.message_from_bytes(mail.read_bytes()).get_payload(decode=True)
+            found = pattern.search(body.decode() if isinstance(body, bytes) else "")
+            if found:
+                return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no mail with a {path} link in the outbox")

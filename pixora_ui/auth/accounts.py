@@ -10,15 +10,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from db.models import PLAN_FREE, ROLE_OWNER, User
+from db.models import PLAN_FREE, ROLE_OWNER, PasswordReset, User, UserSession, as_utc, utcnow
 from db.session import session_scope
-from pixora_ui.auth import lockout, passwords, sessions, tickets
+from pixora_ui.auth import devices, lockout, mailer, passwords, sessions, tickets, verify
 from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
 from pixora_ui.auth.redirects import safe_next
 from pixora_ui.billing.service import BillingError, cancel_subscription_for_user
@@ -38,13 +39,15 @@ def normalise_email(raw: str) -> str:
 
 def validate_email(raw: str) -> str:
     email = normalise_email(raw)
-    if len(email) > 320 or not _EMAIL.match(email):
+    if len(email) > 320 or not email.isprintable() or not _EMAIL.match(email):
         raise InvalidEmail
     return email
 
 
 def clean_name(raw: str) -> str:
-    return " ".join(raw.split())[:MAX_NAME]
+    # Control characters (NUL above all: PostgreSQL refuses it) never belong in a name.
+    printable = "".join(ch if ch.isprintable() else " " for ch in raw)
+    return " ".join(printable.split())[:MAX_NAME]
 
 
 def client_address(request: Request | None) -> str:
@@ -91,11 +94,15 @@ async def create_password_user(
     name: str,
     plan: str = PLAN_FREE,
     is_admin: bool = False,
+    verified: bool = True,
 ) -> User:
-    """Insert a user with a password (the email must already be validated)."""
+    """Insert a user with a password (the email must already be validated). Accounts made by an
+    administrator are verified; `sign_up` passes `verified=False` until the link is opened."""
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise EmailTaken
-    user = User(email=email, name=clean_name(name), password_hash=password_hash, is_admin=is_admin)
+    user = User(
+        email=email, name=clean_name(name), password_hash=password_hash, is_admin=is_admin, email_verified=verified
+    )
     apply_plan(user, plan, get_settings())
     session.add(user)
     try:
@@ -106,14 +113,57 @@ async def create_password_user(
     return user
 
 
-async def sign_up(*, email: str, password: str, name: str) -> int:
-    """Create a Free account with a password and return its id."""
-    address = validate_email(email)
+def signup_key(address: str) -> lockout.Key:
+    return lockout.Key(f"signup:{address or 'unknown'}", get_settings().signup_address_max)
+
+
+async def sign_up(*, email: str, password: str, name: str, address: str) -> int | None:
+    """Create a Free account with a password, unverified, and mail it a confirmation link.
+
+    The caller shows one answer whatever happens here: when the email already has an account, no
+    account is made and its owner gets a mail instead (the id returned is then None, for tests and
+    the log only). Cheap checks come first; bcrypt runs for both cases (same time), and at most
+    `signup_address_max` sign-ups per address are taken before each further one waits.
+    """
+    address_email = validate_email(email)
     passwords.check_policy(password)
+    async with session_scope() as session:
+        await lockout.claim(session, [signup_key(address)])
     password_hash = await passwords.hash_password(password)
     async with session_scope() as session:
-        user = await create_password_user(session, email=address, password_hash=password_hash, name=name)
-        return user.id
+        try:
+            user = await create_password_user(
+                session, email=address_email, password_hash=password_hash, name=name, verified=False
+            )
+            user_id: int | None = user.id
+        except EmailTaken:
+            user_id = None
+        if user_id is None:
+            owner = (await session.execute(select(User.name).where(User.email == address_email))).first()
+    if user_id is None:
+        _mail_existing_owner(email=address_email, name=owner[0] if owner else "")
+        return None
+    verify.send_link(user_id=user_id, email=address_email, name=clean_name(name))
+    return user_id
+
+
+def _mail_existing_owner(*, email: str, name: str) -> None:
+    greeting = f"Hi {name}," if name else "Hello,"
+    link = f"{get_settings().base_url}/login"
+    text = "\n".join(
+        [
+            greeting,
+            "",
+            "someone (hopefully you) tried to create a Pixora account with this address, but you already have one.",
+            f"Sign in here: {link}",
+            f"Forgot the password? Choose a new one: {get_settings().base_url}/forgot-password",
+            "",
+            "If it was not you, ignore this mail: nothing has changed.",
+            "",
+            "— Pixora",
+        ]
+    )
+    mailer.send_in_background(to=email, subject="You already have a Pixora account", text=text)
 
 
 # --- signing in -------------------------------------------------------------------------------
@@ -128,31 +178,66 @@ class _Candidate:
 _UNKNOWN = _Candidate(user_id=None, password_hash=None)
 
 
-async def sign_in(*, email: str, password: str, address: str) -> int:
+async def sign_in(*, email: str, password: str, address: str, device: str | None = None) -> int:
     """Check email and password; the user id on success.
 
     Raises `LockedOut` (with the wait) or `InvalidCredentials` (one message for unknown email and
     wrong password; an unknown email is compared against a dummy hash, so both take the same path).
+    `device` is the browser's known-device cookie: with one for this account, the account's ceiling
+    of failures (reached by strangers guessing) does not apply.
     """
     email = normalise_email(email)
+    if not email or len(email) > 320 or not email.isprintable() or len(password) > 1024:
+        # Cheap checks first: nothing here can be an account, and no database is asked.
+        raise InvalidCredentials
     async with session_scope() as session:
-        await lockout.check(session, email=email, address=address)
         row = (await session.execute(select(User.id, User.password_hash).where(User.email == email))).first()
-    candidate = _Candidate(user_id=row[0], password_hash=row[1]) if row else _UNKNOWN
+        candidate = _Candidate(user_id=row[0], password_hash=row[1]) if row else _UNKNOWN
+        keys = [lockout.pair_key(email, address), lockout.address_key(address)]
+        known = candidate.user_id is not None and devices.is_known(device, user_id=candidate.user_id)
+        account = None if known else lockout.account_key(email)
+        account_attempts = await lockout.claim(session, [*keys, account] if account else keys, count_of=account)
     ok = await passwords.verify_password(password, candidate.password_hash)
     if not ok or candidate.user_id is None:
         async with session_scope() as session:
-            await lockout.record_failure(session, email=email, address=address)
+            await lockout.purge(session)
+        if account is not None and account_attempts == get_settings().login_account_ceiling:
+            await _notify_suspicious_attempts(email=email)
         raise InvalidCredentials
     rehash = candidate.password_hash is not None and passwords.needs_rehash(candidate.password_hash)
     new_hash = await passwords.hash_password(password) if rehash else None
     async with session_scope() as session:
-        await lockout.reset(session, email=email)
+        await lockout.clear(session, [lockout.pair_key(email, address), lockout.account_key(email)])
+        await lockout.give_back(session, lockout.address_key(address))
         if new_hash is not None:
             user = await session.get(User, candidate.user_id)
             if user is not None and user.password_hash == candidate.password_hash:
                 user.password_hash = new_hash
     return candidate.user_id
+
+
+async def _notify_suspicious_attempts(*, email: str) -> None:
+    """Tell the owner (once per burst: when the ceiling is reached) that someone is guessing."""
+    async with session_scope() as session:
+        name = await session.scalar(select(User.name).where(User.email == email))
+    if name is None:
+        return
+    greeting = f"Hi {name}," if name else "Hello,"
+    text = "\n".join(
+        [
+            greeting,
+            "",
+            "someone has tried many wrong passwords for your Pixora account in the last few minutes.",
+            "Your account is safe: you can still sign in from a device you have used before, and others",
+            "have to wait a while between attempts.",
+            "",
+            "If it was not you, consider choosing a new, longer password on your profile page.",
+            "",
+            "— Pixora",
+        ]
+    )
+    log.warning("sign-in ceiling reached for an account: notice mailed to its owner")
+    mailer.send_in_background(to=email, subject="Failed sign-in attempts on your Pixora account", text=text)
 
 
 async def start_session(*, user_id: int, user_agent: str, ip: str, replaces: str | None) -> str | None:
@@ -215,6 +300,7 @@ async def google_account(
                 revoked,
             )
         user.google_sub = sub
+        user.email_verified = True  # Google has verified the address
         if not user.avatar_url:
             user.avatar_url = _picture(picture)
         if not user.name and name:
@@ -251,21 +337,33 @@ async def change_password(*, user_id: int, current_password: str, new_password: 
         row = (await session.execute(select(User.email, User.password_hash).where(User.id == user_id))).first()
     if row is None:
         raise AccountError("This account no longer exists.")
-    email, old_hash = row
+    _email, old_hash = row
     if old_hash is not None:
-        async with session_scope() as session:
-            await lockout.check(session, email=email, address=None)
-        if not await passwords.verify_password(current_password, old_hash):
-            async with session_scope() as session:
-                await lockout.record_failure(session, email=email, address=None)
-            raise AccountError("Your current password is not correct.")
+        await check_current_password(user_id=user_id, password=current_password, password_hash=old_hash)
     new_hash = await passwords.hash_password(new_password)
     async with session_scope() as session:
         user = await session.get(User, user_id)
         if user is None:
             raise AccountError("This account no longer exists.")
         user.password_hash = new_hash
+        # A reset link mailed before the change must not undo it.
+        await session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
         return await sessions.revoke_all(session, user_id=user_id, except_session_id=keep_session_id)
+
+
+async def check_current_password(*, user_id: int, password: str, password_hash: str) -> None:
+    """A signed-in person re-enters their password; limited like sign-in attempts."""
+    async with session_scope() as session:
+        await lockout.claim(session, [lockout.password_check_key(user_id)])
+    if not await passwords.verify_password(password, password_hash):
+        raise AccountError("Your current password is not correct.")
+    async with session_scope() as session:
+        await lockout.clear(session, [lockout.password_check_key(user_id)])
 
 
 async def sign_out(*, token: str | None) -> None:
@@ -288,6 +386,30 @@ async def _cancel_subscription(session: AsyncSession, *, user: User) -> None:
     except BillingError as exc:
         # Never delete an account that would go on being billed.
         raise AccountError(str(exc)) from exc
+
+
+FRESH_SIGN_IN = timedelta(minutes=15)
+
+
+async def confirm_identity(*, user_id: int, session_id: int, password: str) -> None:
+    """Re-authentication before something that cannot be undone (deleting the account).
+
+    With a password: the password (limited like sign-in). Without one (Google only): a sign-in made
+    within the last 15 minutes. Raises `AccountError` with what to do."""
+    async with session_scope() as session:
+        row = (await session.execute(select(User.password_hash).where(User.id == user_id))).first()
+        started = await session.scalar(
+            select(UserSession.created_at).where(UserSession.id == session_id, UserSession.user_id == user_id)
+        )
+    if row is None or started is None:
+        raise AccountError("Your session has ended. Sign in again.")
+    if row[0] is not None:
+        if not password:
+            raise AccountError("Enter your password to confirm.")
+        await check_current_password(user_id=user_id, password=password, password_hash=row[0])
+        return
+    if utcnow() - as_utc(started) > FRESH_SIGN_IN:
+        raise AccountError("For your safety, sign out and sign in again with Google, then delete the account.")
 
 
 async def delete_account(*, user_id: int) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from db.models import User, UserSession, as_utc, utcnow
 from db.session import session_scope
-from pixora_ui.auth.sessions import SESSION_COOKIE, SLIDE_EVERY, hash_token, session_lifetime
+from pixora_ui.auth.sessions import SESSION_COOKIE, SLIDE_EVERY, absolute_lifetime, hash_token, session_lifetime
 from pixora_ui.services.plans import Usage
 
 __all__ = ["SESSION_COOKIE", "CurrentUser", "current_user", "current_user_from_token", "require_user"]
@@ -39,6 +39,7 @@ class CurrentUser:
     has_password: bool
     has_google: bool
     created_at: datetime
+    email_verified: bool = True
 
     @property
     def usage(self) -> Usage:
@@ -53,19 +54,23 @@ async def current_user_from_token(token: str | None) -> CurrentUser | None:
     async with session_scope() as session:
         row = (
             await session.execute(
-                select(UserSession.id, UserSession.last_seen_at, User)
+                select(UserSession.id, UserSession.last_seen_at, UserSession.created_at, User)
                 .join(User, User.id == UserSession.user_id)
-                .where(UserSession.token_hash == hash_token(token), UserSession.expires_at > now)
+                .where(
+                    UserSession.token_hash == hash_token(token),
+                    UserSession.expires_at > now,
+                    # However active, a session ends `session_max_days` after its sign-in.
+                    UserSession.created_at > now - absolute_lifetime(),
+                )
             )
         ).first()
         if row is None:
             return None
-        session_id, last_seen, user = row
+        session_id, last_seen, created, user = row
         if now - as_utc(last_seen) >= SLIDE_EVERY:
+            expires = min(now + session_lifetime(), as_utc(created) + absolute_lifetime())
             await session.execute(
-                update(UserSession)
-                .where(UserSession.id == session_id)
-                .values(last_seen_at=now, expires_at=now + session_lifetime())
+                update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now, expires_at=expires)
             )
         return CurrentUser(
             id=user.id,
@@ -83,6 +88,7 @@ async def current_user_from_token(token: str | None) -> CurrentUser | None:
             has_password=user.password_hash is not None,
             has_google=user.google_sub is not None,
             created_at=as_utc(user.created_at),
+            email_verified=user.email_verified,
         )
 
 

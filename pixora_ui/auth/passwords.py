@@ -25,6 +25,8 @@ class PasswordPolicyError(AccountError):
 
 
 def check_policy(password: str) -> None:
+    if "\x00" in password:
+        raise PasswordPolicyError("Your password contains a character that cannot be used.")
     if len(password) < MIN_LENGTH:
         raise PasswordPolicyError(f"Use at least {MIN_LENGTH} characters for your password.")
     if len(password.encode()) > MAX_BYTES:

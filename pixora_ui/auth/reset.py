@@ -129,6 +129,6 @@ async def reset_password(*, token: str | None, new_password: str) -> int:
             .execution_options(synchronize_session=False)
         )
         await sessions.revoke_all(session, user_id=user.id)
-        await lockout.reset(session, email=user.email)
+        await lockout.reset_account(session, email=user.email)
         log.info("password of account %s reset by link", user.id)
         return user.id

@@ -1,8 +1,8 @@
 """Server-side sessions: a random 256-bit token in an HttpOnly cookie, only its SHA-256 in the database.
 
 A new token is issued at every sign-in (no fixation). Sessions expire after `session_days` without
-use; `current_user` slides the expiry forward at most once per `SLIDE_EVERY` so a busy page does not
-write on every request.
+use, and `session_max_days` after the sign-in in any case; `current_user` slides the expiry forward at
+most once per `SLIDE_EVERY` so a busy page does not write on every request.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ def hash_token(token: str) -> str:
 
 def session_lifetime() -> timedelta:
     return timedelta(days=get_settings().session_days)
+
+
+def absolute_lifetime() -> timedelta:
+    """The longest a session lives from its sign-in, however active (a stolen cookie stops somewhere)."""
+    return timedelta(days=get_settings().session_max_days)
 
 
 async def create_session(session: AsyncSession, *, user_id: int, user_agent: str = "", ip: str = "") -> str:

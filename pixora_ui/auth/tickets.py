@@ -44,14 +44,14 @@ def _prune(now: float) -> None:
         del _tickets[key]
 
 
-def issue(*, kind: Kind, user_id: int, browser_id: str, next_path: str) -> str:
+def issue(*, kind: Kind, user_id: int, browser_id: str, next_path: str, ttl_s: float = TICKET_TTL_S) -> str:
     if not browser_id:
         raise ValueError("a ticket needs the browser id")
     now = time.monotonic()
     _prune(now)
     ticket = secrets.token_urlsafe(32)
     _tickets[_digest(ticket)] = Ticket(
-        kind=kind, user_id=user_id, browser_id=browser_id, next_path=next_path, expires=now + TICKET_TTL_S
+        kind=kind, user_id=user_id, browser_id=browser_id, next_path=next_path, expires=now + ttl_s
     )
     return ticket
 

@@ -9,6 +9,7 @@ effect, so a duplicate delivery, even a concurrent one, changes nothing twice.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -18,7 +19,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from stripe import InvalidRequestError, SignatureVerificationError, StripeClient, StripeError, Webhook
+from stripe import InvalidRequestError, SignatureVerificationError, StripeClient, StripeError, WebhookSignature
 
 from db.models import PLAN_FREE, PLAN_PRO, StripeEvent, User, as_utc
 from db.session import session_scope
@@ -58,6 +59,7 @@ __all__ = [
     "BillingError",
     "BillingStatus",
     "InvalidWebhookError",
+    "MalformedEventError",
     "NoSubscriptionError",
     "PaymentProviderError",
     "PaymentsNotConfiguredError",
@@ -91,6 +93,10 @@ class PaymentProviderError(BillingError):
 
 class InvalidWebhookError(Exception):
     """A webhook whose signature is missing, wrong or stale, or whose body is not an event."""
+
+
+class MalformedEventError(InvalidWebhookError):
+    """A correctly signed body that is not a usable Stripe event (answer 400: retrying will not help)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -477,6 +483,55 @@ async def _plan_event(client: StripeClient, event_type: str, obj: dict[str, Any]
     return None
 
 
+def _signed_at(signature: str) -> int | None:
+    for part in signature.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            return _int_or_none(value)
+    return None
+
+
+def verify_event(raw_body: bytes, signature: str | None, secret: str) -> dict[str, Any]:
+    """The event as a dict, once the signature and its timestamp (both ways) are checked."""
+    header = signature or ""
+    try:
+        # Verification needs no API client (and so opens no connection pool per delivery).
+        WebhookSignature.verify_header(raw_body.decode("utf-8", "replace"), header, secret, WEBHOOK_TOLERANCE_S)
+    except SignatureVerificationError as exc:
+        raise InvalidWebhookError(f"signature check failed: {exc.user_message or exc}") from exc
+    signed_at = _signed_at(header)
+    # The SDK only refuses old timestamps; one far in the future is a replay prepared in advance.
+    if signed_at is None or signed_at > time.time() + WEBHOOK_TOLERANCE_S:
+        raise InvalidWebhookError("signature timestamp is in the future beyond the tolerance")
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedEventError("the body is not JSON") from exc
+    if not isinstance(payload, dict):
+        raise MalformedEventError("the body is not a JSON object")
+    return payload
+
+
+def _event_fields(payload: dict[str, Any]) -> tuple[str, str, int, dict[str, Any]]:
+    """(id, type, created, data.object) of a verified event; MalformedEventError when one is unusable."""
+    event_id, event_type, created = payload.get("id"), payload.get("type"), payload.get("created")
+    if not isinstance(event_id, str) or not event_id or len(event_id) > 255 or "\x00" in event_id:
+        raise MalformedEventError("the event has no usable id")
+    if not isinstance(event_type, str) or not event_type or len(event_type) > 100 or "\x00" in event_type:
+        raise MalformedEventError(f"event {event_id} has no usable type")
+    if isinstance(created, bool) or not isinstance(created, int) or created < 0:
+        raise MalformedEventError(f"event {event_id} has no usable created time")
+    data = payload.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        raise MalformedEventError(f"event {event_id} ({event_type}) has no data object")
+    if event_type in {EVENT_SUBSCRIPTION_UPDATED, EVENT_SUBSCRIPTION_DELETED} and not (
+        isinstance(obj.get("id"), str) and obj["id"]
+    ):
+        raise MalformedEventError(f"event {event_id} ({event_type}) names no subscription")
+    return event_id, event_type, created, obj
+
+
 async def handle_event(raw_body: bytes, signature: str | None) -> WebhookResult:
     """Verify and apply one Stripe webhook delivery.
 
@@ -487,17 +542,8 @@ async def handle_event(raw_body: bytes, signature: str | None) -> WebhookResult:
     settings = get_settings()
     if not settings.stripe_enabled:
         raise PaymentsNotConfiguredError()
-    try:
-        # Verification needs no API client (and so opens no connection pool per delivery).
-        event = Webhook.construct_event(raw_body, signature or "", settings.stripe_webhook_secret, WEBHOOK_TOLERANCE_S)
-    except SignatureVerificationError as exc:
-        raise InvalidWebhookError(f"signature check failed: {exc.user_message or exc}") from exc
-    except ValueError as exc:
-        raise InvalidWebhookError("the body is not a Stripe event") from exc
-    payload = event.to_dict()
-    event_id, event_type = str(payload["id"]), str(payload["type"])
-    created = int(payload.get("created") or 0)
-    obj: dict[str, Any] = (payload.get("data") or {}).get("object") or {}
+    payload = verify_event(raw_body, signature, settings.stripe_webhook_secret)
+    event_id, event_type, created, obj = _event_fields(payload)
 
     if event_type not in HANDLED_EVENTS:
         return WebhookResult(outcome="ignored", event_id=event_id, event_type=event_type, detail="unhandled type")
@@ -506,7 +552,11 @@ async def handle_event(raw_body: bytes, signature: str | None) -> WebhookResult:
             return WebhookResult(outcome="duplicate", event_id=event_id, event_type=event_type)
 
     async with stripe_client(settings) as client:
-        plan = await _plan_event(client, event_type, obj, created)
+        try:
+            plan = await _plan_event(client, event_type, obj, created)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # A nested field of the wrong shape (a list where Stripe sends an object, …).
+            raise MalformedEventError(f"event {event_id} ({event_type}) has an unexpected shape: {exc!r}") from exc
 
     mail_to: tuple[str, str] | None = None
     try:

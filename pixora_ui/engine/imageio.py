@@ -58,6 +58,9 @@ _PIL_FORMATS: dict[str, str] = {
 }
 # A file that claims this many decoded bytes per stored byte while over the pixel limit is a bomb.
 _BOMB_RATIO = 1000
+# JPEG cannot hold more than 65,535 pixels on a side; a little less keeps every step's buffers sane.
+MAX_SIDE = 65_000
+WEBP_MAX_SIDE = 16_383
 _SRGB = ImageCms.createProfile("sRGB")
 _PNG_SLICE_ROWS = 256
 
@@ -109,13 +112,20 @@ def decode(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImage:
         ) from exc
     fmt = _PIL_FORMATS.get(image.format or "")
     if fmt is None:
+        # An image, but not one we accept (TGA, ICO, PSD, …): say so, not that it is too big or broken.
+        kind = "".join(ch for ch in (image.format or "") if ch.isalnum())[:12] or "this"
         raise ImageInputError(
-            "The file is not an image Pixora can read (JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC).", code="not_image"
+            f"The {kind} format is not supported: use JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC.", code="not_image"
         )
     width, height = image.size
     pixels_claimed = width * height
     if width <= 0 or height <= 0:
         raise ImageInputError("The image has no pixels.", code="damaged")
+    if max(width, height) > MAX_SIDE:
+        raise ImageInputError(
+            f"The image is {width}x{height} pixels: Pixora handles at most {MAX_SIDE:,} pixels on a side.",
+            code="too_many_pixels",
+        )
     if pixels_claimed > max_pixels:
         if pixels_claimed * 3 > len(data) * _BOMB_RATIO:
             raise ImageInputError(
@@ -333,6 +343,11 @@ def encode(pixels: ImageArray, fmt: OutputFormat, quality: int = 90) -> bytes:
             raise ValueError("JPEG encoding failed")
         return bytes(buf.tobytes())
     if fmt == "webp":
+        if max(pixels.shape[:2]) > WEBP_MAX_SIDE:
+            raise ImageInputError(
+                f"WebP images can be at most {WEBP_MAX_SIDE:,} pixels on a side: choose PNG or JPEG for this one.",
+                code="too_many_pixels",
+            )
         image = Image.fromarray(_clean_transparent(pixels), mode="RGBA" if pixels.shape[2] == 4 else "RGB")
         out = io.BytesIO()
         # Effort: method 2 is within ~5 % of method 4's size at 40 % of the time; above 4 MP method 0
@@ -353,7 +368,9 @@ def resize_to_fit(pixels: ImageArray, max_side: int) -> ImageArray:
     factor = int(1 / scale)
     src = pixels
     if factor >= 2:  # a whole-factor area shrink first is several times cheaper than INTER_AREA at an odd ratio
-        src = np.asarray(cv2.resize(pixels, (w // factor, h // factor), interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        # Never 0 on the short side: a 60000x1 strip shrinks to 512x1, not to nothing.
+        shrunk = (max(1, w // factor), max(1, h // factor))
+        src = np.asarray(cv2.resize(pixels, shrunk, interpolation=cv2.INTER_AREA), dtype=np.uint8)
     return np.asarray(cv2.resize(src, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 

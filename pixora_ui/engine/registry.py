@@ -110,6 +110,8 @@ class Param:
             return text.lower()
         if self.kind == "text":
             text = str(value).strip()
+            if "\x00" in text:  # PostgreSQL cannot store it, and no prompt means one
+                raise ParamError(f"{self.label} contains a character that is not allowed")
             if len(text) > self.max_length:
                 raise ParamError(f"{self.label} is longer than {self.max_length} characters")
             if self.required and not text:

@@ -31,8 +31,9 @@ def _key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"pixora-media-url-v1", hashlib.sha256).digest()
 
 
-def _signature(asset_id: str, variant: str, exp: int) -> str:
-    mac = hmac.new(_key(get_settings().session_secret), f"{asset_id}:{variant}:{exp}".encode(), hashlib.sha256)
+def _signature(asset_id: str, variant: str, exp: int, bound: bool = False) -> str:
+    message = f"{asset_id}:{variant}:{exp}" + (":bound" if bound else "")
+    mac = hmac.new(_key(get_settings().session_secret), message.encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
 
 
@@ -48,19 +49,27 @@ def signed_url(
     expires_in: int = 3600,
     download_name: str | None = None,
     now: float | None = None,
+    bound: bool = False,
 ) -> str:
-    """A relative URL that serves the asset to anyone holding it until it expires."""
+    """A relative URL that serves the asset to anyone holding it until it expires.
+
+    `bound`: it serves only a browser signed in as the asset's owner (the studio's URLs), so it
+    stops working at sign-out and is useless to anyone it leaks to."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
     current = time.time() if now is None else now
     exp = math.ceil((current + max(1, expires_in)) / _STEP_S) * _STEP_S
-    query: dict[str, str | int] = {"exp": exp, "sig": _signature(asset_id, variant, exp)}
+    query: dict[str, str | int] = {"exp": exp, "sig": _signature(asset_id, variant, exp, bound)}
+    if bound:
+        query["b"] = 1
     if download_name:
         query["download"] = download_name
     return f"{media_path(asset_id, variant)}?{urlencode(query)}"
 
 
-def verify(asset_id: str, variant: str, exp: str | None, sig: str | None, *, now: float | None = None) -> bool:
+def verify(
+    asset_id: str, variant: str, exp: str | None, sig: str | None, *, now: float | None = None, bound: bool = False
+) -> bool:
     """True when `sig` is this server's signature for the asset and variant and has not expired."""
     if not exp or not sig or variant not in VARIANTS or len(sig) > 64:
         return False
@@ -70,7 +79,7 @@ def verify(asset_id: str, variant: str, exp: str | None, sig: str | None, *, now
         return False
     if expires < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(_signature(asset_id, variant, expires), sig)
+    return hmac.compare_digest(_signature(asset_id, variant, expires, bound), sig)
 
 
 # --- short-lived caches for media delivery -------------------------------------------------------------

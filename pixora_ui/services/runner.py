@@ -48,6 +48,7 @@ from db.models import (
     utcnow,
 )
 from db.session import session_scope
+from pixora_ui.engine.imageio import ImageInputError
 from pixora_ui.engine.registry import ImageArray, ToolCancelled, ToolError, ToolResult
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.local import in_background
@@ -507,7 +508,17 @@ class Runner:
             await self._finish(job.id, JOB_CANCELLED, None)
             return None
         active.message = "Saving…"
-        encoded = await in_background(assets.encode_result, result.image, result.format_hint)
+        try:
+            encoded = await in_background(assets.encode_result, result.image, result.format_hint)
+        except ImageInputError as exc:  # a result no format can hold (a WebP too wide, …): say so
+            await self._finish(job.id, JOB_FAILED, str(exc))
+            return None
+        except TimeoutError:
+            raise
+        except Exception:
+            log.exception("job %s (%s): the result could not be saved", job.id, job.tool)
+            await self._finish(job.id, JOB_FAILED, UNEXPECTED_MESSAGE.format(tool=active.view.tool_label))
+            return None
         return source, result, encoded
 
     async def _store(

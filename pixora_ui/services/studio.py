@@ -27,7 +27,7 @@ from pixora_ui.services.plans import Usage
 DownloadFormat = Literal["png", "jpeg", "webp"]
 DOWNLOAD_FORMATS: tuple[DownloadFormat, ...] = ("png", "jpeg", "webp")
 _EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-CANVAS_URL_TTL_S = 6 * 3600
+CANVAS_URL_TTL_S = 3600  # and bound to the owner's session: useless after sign-out
 
 
 class StudioError(Exception):
@@ -197,11 +197,11 @@ def costs_credit(name: str) -> bool:
 
 
 def _preview(asset_id: str) -> str:
-    return media.signed_url(asset_id, variant="preview", expires_in=CANVAS_URL_TTL_S)
+    return media.signed_url(asset_id, variant="preview", expires_in=CANVAS_URL_TTL_S, bound=True)
 
 
 def _full(asset_id: str) -> str:
-    return media.signed_url(asset_id, variant="full", expires_in=CANVAS_URL_TTL_S)
+    return media.signed_url(asset_id, variant="full", expires_in=CANVAS_URL_TTL_S, bound=True)
 
 
 def _version_card(view: AssetView) -> VersionCard:
@@ -326,7 +326,7 @@ def download_url(
         raise StudioError("Choose PNG, JPEG or WebP")
     quality = max(1, min(100, int(quality)))
     url = media.signed_url(
-        version_id, variant="full", expires_in=600, download_name=download_name(versions, version_id, fmt)
+        version_id, variant="full", expires_in=600, download_name=download_name(versions, version_id, fmt), bound=True
     )
     return f"{url}&format={fmt}" + (f"&quality={quality}" if fmt != "png" else "")
 
@@ -468,6 +468,10 @@ class LimitReachedError(StudioError):
     """The user has no AI edits left: the page opens the upgrade dialog."""
 
 
+class EmailNotVerifiedError(StudioError):
+    """A Free account that has not confirmed its address: the page says how to get the free edits."""
+
+
 def job_state(view: Any) -> JobState:
     """A jobs.JobView as the job panel shows it."""
     return JobState(
@@ -496,7 +500,7 @@ async def submit_edit(
     """Queue an edit; LimitReachedError at the credit limit, StudioError with the reason otherwise."""
     from pixora_ui.engine.registry import ToolError
     from pixora_ui.services import jobs
-    from pixora_ui.services.usage import LimitReached
+    from pixora_ui.services.usage import EmailNotVerified, LimitReached
 
     try:
         async with session_scope() as session:
@@ -509,6 +513,8 @@ async def submit_edit(
                 provider=provider,
                 idempotency_key=idempotency_key,
             )
+    except EmailNotVerified as exc:
+        raise EmailNotVerifiedError(str(exc)) from exc
     except LimitReached as exc:
         raise LimitReachedError(str(exc)) from exc
     except (ToolError, jobs.JobError, assets.AssetError) as exc:

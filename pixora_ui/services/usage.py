@@ -37,6 +37,18 @@ class LimitReached(UsageError):
         super().__init__(message)
 
 
+VERIFY_MESSAGE = (
+    "Confirm your e-mail address to get your free AI edits: open the link we sent you (the studio can send it again)."
+)
+
+
+class EmailNotVerified(LimitReached):
+    """A Free account whose address is not confirmed yet: its free edits are not granted."""
+
+    def __init__(self, message: str = VERIFY_MESSAGE) -> None:
+        super().__init__(message)
+
+
 class UnknownUser(UsageError):
     def __init__(self) -> None:
         super().__init__("Account not found")
@@ -82,7 +94,12 @@ async def reserve_credit(session: AsyncSession, *, user_id: int) -> bool:
     await maybe_reset_period(session, user_id=user_id)
     result = await session.execute(
         update(User)
-        .where(User.id == user_id, User.usage_limit.is_not(None), User.usage_count < User.usage_limit)
+        .where(
+            User.id == user_id,
+            User.usage_limit.is_not(None),
+            User.usage_count < User.usage_limit,
+            User.email_verified.is_(True),  # free edits start once the address is confirmed
+        )
         .values(usage_count=User.usage_count + 1)
         .execution_options(synchronize_session=False)
     )
@@ -90,11 +107,15 @@ async def reserve_credit(session: AsyncSession, *, user_id: int) -> bool:
         _forget_now_and_after_commit(session, user_id)
         return True
     # Nothing updated: either the user has no limit (never charged) or no credit is left.
-    limit = (await session.execute(select(User.usage_limit, User.id).where(User.id == user_id))).one_or_none()
+    limit = (
+        await session.execute(select(User.usage_limit, User.email_verified).where(User.id == user_id))
+    ).one_or_none()
     if limit is None:
         raise UnknownUser()
     if limit.usage_limit is None:
         return False
+    if not limit.email_verified:
+        raise EmailNotVerified()
     raise LimitReached()
 
 

@@ -38,6 +38,7 @@ from pixora_ui.services.assets import AssetNotFound, QuotaExceeded
 from pixora_ui.services.jobs import JobNotFound, JobView, LimitReached
 from pixora_ui.services.plans import Usage
 from pixora_ui.settings import get_settings
+from pixora_ui.web.edge import contains_nul
 
 UPGRADE_URL = "/billing"
 PROMPT_MAX = 1000
@@ -150,9 +151,12 @@ async def _read_json(request: Request, max_bytes: int) -> tuple[Any, JSONRespons
     try:
         # A body of many MB (a base64 photo) takes a while to parse: keep it off the event loop.
         parsed = json.loads(body) if len(body) < _INLINE_JSON_BYTES else await asyncio.to_thread(json.loads, body)
-        return parsed, None
     except (ValueError, UnicodeDecodeError):
         return None, _error(400, "bad_json", "The request body must be JSON.")
+    # PostgreSQL refuses NUL in text (a 500 deep inside); no field of ours can mean one.
+    if contains_nul(parsed):
+        return None, _error(400, "bad_request", "The request contains a character that is not allowed.")
+    return parsed, None
 
 
 def _submit_error(exc: Exception, current: Usage) -> JSONResponse:
@@ -252,7 +256,7 @@ async def api_mask(request: Request, asset_id: str) -> Response:
             return problem
         raw_image = body.get("image") if isinstance(body, dict) else None
         if not isinstance(raw_image, str):
-            return _error(400, "bad_image", "image must be a base64 string or a data URL of a PNG.")
+            return _error(400, "bad_image", "Send the mask as base64 text or as a data URL of a PNG.")
         data = await asyncio.to_thread(_decode_base64_image, raw_image)
     else:
         raw = bytearray()
@@ -308,7 +312,7 @@ async def api_gemini_edit(request: Request) -> Response:
     raw_image = body.get("image")
     data = await asyncio.to_thread(_decode_base64_image, raw_image) if isinstance(raw_image, str) else None
     if not data:
-        return _error(400, "bad_image", "image must be a base64 string or a data URL of a photo.")
+        return _error(400, "bad_image", "Send the photo as base64 text or as a data URL.")
     if len(data) > limit:
         return _error(413, "too_large", f"The image is larger than the {settings.max_upload_mb} MB limit.")
     if user.usage.exhausted and not settings.free_monthly_reset:

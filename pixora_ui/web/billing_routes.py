@@ -24,6 +24,7 @@ from pixora_ui.billing.service import (
     AlreadySubscribedError,
     BillingError,
     InvalidWebhookError,
+    MalformedEventError,
     NoSubscriptionError,
     PaymentProviderError,
     create_portal_session,
@@ -99,6 +100,9 @@ async def stripe_webhook(request: Request) -> Response:
     raw = bytes(body)
     try:
         result = await handle_event(raw, request.headers.get("stripe-signature"))
+    except MalformedEventError as exc:
+        log.warning("stripe webhook refused (%s bytes from %s): %s", len(raw), _client(request), exc)
+        return _error(400, "invalid_event", "The webhook body is not a usable Stripe event.")
     except InvalidWebhookError as exc:
         log.warning("stripe webhook refused (%s bytes from %s): %s", len(raw), _client(request), exc)
         return _error(400, "invalid_signature", "Webhook signature verification failed.")

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pixora_ui.logs import request_id_var
+from pixora_ui.web.edge import EdgeGuardMiddleware
 
 FAST_PREFIXES: tuple[str, ...] = ("/media/", "/api/usage", "/api/jobs")
 # Methods that take the fast lane: reads, and POSTs to the job API (they check the Origin themselves).
@@ -82,7 +83,8 @@ def install(app: FastAPI, prefixes: tuple[str, ...] = FAST_PREFIXES) -> None:
             core = original()  # FastAPI's own layers around the router, without user middleware
         finally:
             app.user_middleware[:] = saved
-        return FastLane(full, core, prefixes)
+        # The edge checks (NUL in the path or query) run before either lane.
+        return EdgeGuardMiddleware(FastLane(full, core, prefixes))
 
     app.build_middleware_stack = build  # type: ignore[method-assign]
     setattr(app, _INSTALLED, True)

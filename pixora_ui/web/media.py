@@ -4,9 +4,10 @@ Served only to the asset's owner (session cookie) or to anyone holding a valid s
 (`?exp=…&sig=…`, services.media.signed_url). Anything else - a stranger, a deleted asset, a bad or
 expired signature - gets the same 404 as an id that never existed, so nothing hints that it does.
 
-Files are content-addressed, so responses carry a strong ETag (from the SHA-256) and are cached as
-immutable; `If-None-Match` answers 304. Range requests work (206/416). `?download=name.ext` adds a
-Content-Disposition attachment; `?format=png|jpeg|webp&quality=1..100` converts a download.
+Files are content-addressed, so responses carry a strong ETag (from the SHA-256); browsers keep them a
+minute and then revalidate (`If-None-Match` answers 304), so nothing private outlives a sign-out.
+Range requests work (206/416). `?download=name.ext` adds a Content-Disposition attachment;
+`?format=png|jpeg|webp&quality=1..100` converts a download.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from pixora_ui.services.assets import AssetNotFound, AssetView, find_asset, read
 from pixora_ui.settings import get_settings
 from pixora_ui.storage.factory import get_storage
 
-CACHE_CONTROL = "private, max-age=31536000, immutable"
+# Short and revalidated (a 304 thanks to the ETag): after sign-out a private image must not stay
+# usable from the browser's cache for a year.
+CACHE_CONTROL = "private, max-age=60, must-revalidate"
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _FORMATS: dict[str, tuple[Literal["png", "jpeg", "webp"], str, str]] = {
     "png": ("png", "image/png", "png"),
@@ -56,7 +59,16 @@ async def _lookup(asset_id: str) -> AssetView | None:
 async def _authorised(request: Request, view: AssetView, variant: str) -> bool:
     query = request.query_params
     if "sig" in query or "exp" in query:
-        return media.verify(view.id, variant, query.get("exp"), query.get("sig"))
+        bound = query.get("b") == "1"
+        if not media.verify(view.id, variant, query.get("exp"), query.get("sig"), bound=bound):
+            return False
+        if not bound:
+            return True
+        # A studio URL: only for the owner's live session (so not after sign-out, nor where it leaks).
+    return await _owner_session(request, view)
+
+
+async def _owner_session(request: Request, view: AssetView) -> bool:
     from pixora_ui.auth.current import current_user
     from pixora_ui.auth.sessions import SESSION_COOKIE
     from pixora_ui.services import usage
@@ -187,7 +199,12 @@ async def _serve(request: Request, asset_id: str, variant: Literal["full", "prev
         original = await read_bytes(view)
     except AssetNotFound:
         return _not_found()
-    converted = await asyncio.to_thread(_convert, original, convert[0], quality)
+    from pixora_ui.engine.imageio import ImageInputError
+
+    try:
+        converted = await asyncio.to_thread(_convert, original, convert[0], quality)
+    except ImageInputError as exc:  # e.g. a strip too long for WebP
+        return JSONResponse({"error": "bad_format", "message": str(exc)}, 400, headers={"Cache-Control": "no-store"})
     return _bytes_response(request, converted, media_type=media_type, headers=headers)
 
 

@@ -8,7 +8,9 @@ from fastapi import FastAPI
 
 from pixora_ui.web import health
 from pixora_ui.web.body_limit import BodyLimitMiddleware
+from pixora_ui.web.edge import EdgeGuardMiddleware
 from pixora_ui.web.middleware import RequestIdMiddleware
+from pixora_ui.web.upload_guard import UploadGuardMiddleware
 
 # Feature modules with a `register(app)` function for their HTTP routes.
 ROUTE_MODULES: tuple[str, ...] = (
@@ -28,5 +30,9 @@ def register_web(app: FastAPI) -> None:
         importlib.import_module(name).register(app)
     # Refuses oversized bodies on NiceGUI's upload route before it spools them to disk.
     app.add_middleware(BodyLimitMiddleware)
+    # ... and only for a signed-in browser (NiceGUI itself needs just the page's client id).
+    app.add_middleware(UploadGuardMiddleware)
+    # NUL characters in a path or query never reach a route (PostgreSQL would answer them with a 500).
+    app.add_middleware(EdgeGuardMiddleware)
     # Added last, so it wraps everything else: every response carries the request id.
     app.add_middleware(RequestIdMiddleware)

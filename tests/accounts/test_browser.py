@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.app_server import CHROMIUM_ARGS, serve_app
+from tests.app_server import CHROMIUM_ARGS, mailed_link, serve_app
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
@@ -29,7 +29,8 @@ def _path(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str) -> None:
+def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str, isolated_env: Path) -> None:
+    data_dir = isolated_env
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
@@ -39,12 +40,15 @@ def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str) -> None:
             page = context.new_page()
             page.set_default_timeout(30_000)
 
-            # Sign up: lands in the studio with an HttpOnly, SameSite=Lax session cookie.
+            # Sign up: "check your inbox"; the mailed link confirms the address and lands in the studio
+            # with an HttpOnly, SameSite=Lax session cookie.
             page.goto(f"{app_url}/signup")
             page.get_by_label("Name").fill("Ada Lovelace")
             page.get_by_label("Email").fill("ada@example.com")
             page.get_by_label("Password").fill(PASSWORD)
             page.get_by_role("button", name="Create account").click()
+            expect(page.get_by_text("Check your inbox")).to_be_visible()
+            page.goto(app_url + mailed_link(data_dir))
             page.wait_for_url(re.compile(r".*/studio$"))
             assert _path(page.url) == "/studio"
             cookies = {c["name"]: c for c in context.cookies()}

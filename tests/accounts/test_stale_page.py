@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from db.models import Team, UserSession
 from db.models import User as UserRow
 from db.session import session_scope
-from tests.accounts.conftest import RETRIES, make_user, sign_in
+from tests.accounts.conftest import PASSWORD, RETRIES, make_user, sign_in
 
 
 async def revoke_every_session() -> None:
@@ -47,6 +47,7 @@ async def test_profile_delete_account_after_revocation_is_refused(user: User) ->
     await user.should_see(marker="profile-title", retries=RETRIES)
     user.find(marker="delete-account").click()
     user.find(marker="delete-confirm-email").type("ada@example.com")
+    user.find(marker="delete-confirm-password").type(PASSWORD)
     await revoke_every_session()
     user.find(marker="delete-confirm").click()
     await expect_sent_to_sign_in(user, "/profile")

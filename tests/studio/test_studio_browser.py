@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.app_server import CHROMIUM_ARGS, failure_screenshot, serve_app
+from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link, serve_app
 
 pytestmark = pytest.mark.browser
 
@@ -109,7 +110,10 @@ def test_studio_journey(server: str, tmp_path: Path, viewport: str) -> None:
             page.get_by_label("Password", exact=False).first.fill("correct horse battery")
             shot("01-signup")
             page.get_by_role("button", name="Create account").click()
-            page.wait_for_url("**/studio**")
+            # The mailed link confirms the address (free AI edits start) and signs in.
+            expect(page.get_by_text("Check your inbox")).to_be_visible()
+            page.goto(server + mailed_link(tmp_path / "data"))
+            page.wait_for_url(re.compile(r".*/studio$"))
             started = time.monotonic()
             expect(page.locator(tid("studio"))).to_be_visible()
             expect(page.get_by_text("Start with a photo")).to_be_visible()
@@ -236,7 +240,9 @@ def test_paste_adds_a_photo_and_a_wrong_file_gets_an_inline_error(server: str, t
             page.get_by_label("Email").fill("bea@example.com")
             page.get_by_label("Password", exact=False).first.fill("correct horse battery")
             page.get_by_role("button", name="Create account").click()
-            page.wait_for_url("**/studio**")
+            expect(page.get_by_text("Check your inbox")).to_be_visible()
+            page.goto(server + mailed_link(tmp_path / "data"))
+            page.wait_for_url(re.compile(r".*/studio$"))
             expect(page.get_by_text("Start with a photo")).to_be_visible()
             # A file that is not an image (checked by content, not by name): an inline error, no photo.
             page.locator(".pixora-upload input[type=file]").set_input_files(str(not_an_image))
