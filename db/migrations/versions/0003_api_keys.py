@@ -1,7 +1,7 @@
 """api keys
 
 Revision ID: 0003_api_keys
-Revises: 0001
+Revises: 0002_security
 Create Date: 2026-12-06 23:40:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_api_keys"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_security"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
