@@ -31,8 +31,9 @@ def _key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"pixora-media-url-v1", hashlib.sha256).digest()
 
 
-def _signature(asset_id: str, variant: str, exp: int) -> str:
-    mac = hmac.new(_key(get_settings().session_secret), f"{asset_id}:{variant}:{exp}".encode(), hashlib.sha256)
+def _signature(asset_id: str, variant: str, exp: int, conversion: str = "") -> str:
+    message = f"{asset_id}:{variant}:{exp}" + (f":{conversion}" if conversion else "")
+    mac = hmac.new(_key(get_settings().session_secret), message.encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
 
 
@@ -47,21 +48,47 @@ def signed_url(
     variant: Variant = "full",
     expires_in: int = 3600,
     download_name: str | None = None,
+    fmt: str | None = None,
+    quality: int | None = None,
     now: float | None = None,
 ) -> str:
-    """A relative URL that serves the asset to anyone holding it until it expires."""
+    """A relative URL that serves the asset to anyone holding it until it expires.
+
+    With `fmt` (png, jpeg, webp) and `quality`, it serves that conversion; both are signed, so
+    the holder cannot ask for other conversions (each one costs the server work)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
     current = time.time() if now is None else now
     exp = math.ceil((current + max(1, expires_in)) / _STEP_S) * _STEP_S
-    query: dict[str, str | int] = {"exp": exp, "sig": _signature(asset_id, variant, exp)}
+    conversion = _conversion(fmt, None if quality is None else str(quality))
+    query: dict[str, str | int] = {"exp": exp, "sig": _signature(asset_id, variant, exp, conversion)}
+    if fmt:
+        query["format"] = fmt
+    if quality is not None:
+        query["quality"] = quality
     if download_name:
         query["download"] = download_name
     return f"{media_path(asset_id, variant)}?{urlencode(query)}"
 
 
-def verify(asset_id: str, variant: str, exp: str | None, sig: str | None, *, now: float | None = None) -> bool:
-    """True when `sig` is this server's signature for the asset and variant and has not expired."""
+def _conversion(fmt: str | None, quality: str | None) -> str:
+    if not fmt and quality is None:
+        return ""
+    return f"format={(fmt or '').lower()};quality={quality or ''}"
+
+
+def verify(
+    asset_id: str,
+    variant: str,
+    exp: str | None,
+    sig: str | None,
+    *,
+    fmt: str | None = None,
+    quality: str | None = None,
+    now: float | None = None,
+) -> bool:
+    """True when `sig` is this server's signature for the asset, variant and conversion (format and
+    quality as given in the URL), and has not expired."""
     if not exp or not sig or variant not in VARIANTS or len(sig) > 64:
         return False
     try:
@@ -70,7 +97,7 @@ def verify(asset_id: str, variant: str, exp: str | None, sig: str | None, *, now
         return False
     if expires < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(_signature(asset_id, variant, expires), sig)
+    return hmac.compare_digest(_signature(asset_id, variant, expires, _conversion(fmt, quality)), sig)
 
 
 # --- short-lived caches for media delivery -------------------------------------------------------------

@@ -304,10 +304,14 @@ def download_url(
     if fmt not in DOWNLOAD_FORMATS:
         raise StudioError("Choose PNG, JPEG or WebP")
     quality = max(1, min(100, int(quality)))
-    url = media.signed_url(
-        version_id, variant="full", expires_in=600, download_name=download_name(versions, version_id, fmt)
+    return media.signed_url(
+        version_id,
+        variant="full",
+        expires_in=600,
+        download_name=download_name(versions, version_id, fmt),
+        fmt=fmt,
+        quality=None if fmt == "png" else quality,
     )
-    return f"{url}&format={fmt}" + (f"&quality={quality}" if fmt != "png" else "")
 
 
 # ---------------------------------------------------------------- masks

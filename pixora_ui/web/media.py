@@ -6,7 +6,8 @@ expired signature - gets the same 404 as an id that never existed, so nothing hi
 
 Files are content-addressed, so responses carry a strong ETag (from the SHA-256) and are cached as
 immutable; `If-None-Match` answers 304. Range requests work (206/416). `?download=name.ext` adds a
-Content-Disposition attachment; `?format=png|jpeg|webp&quality=1..100` converts a download.
+Content-Disposition attachment; `?format=png|jpeg|webp&quality=1..100` converts a download (format
+and quality are part of a signed URL's signature; each conversion is computed once and cached).
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def _not_found() -> Response:
     return JSONResponse({"error": "not_found"}, status_code=404, headers={"Cache-Control": "no-store"})
 
 
-async def _lookup(asset_id: str) -> AssetView | None:
+async def lookup_asset(asset_id: str) -> AssetView | None:
+    """A live asset by id, from a lookup kept for a few seconds (media and /ik share it)."""
     cached = media.cached_meta(asset_id)
     if isinstance(cached, AssetView):
         return cached
@@ -56,7 +58,15 @@ async def _lookup(asset_id: str) -> AssetView | None:
 async def _authorised(request: Request, view: AssetView, variant: str) -> bool:
     query = request.query_params
     if "sig" in query or "exp" in query:
-        return media.verify(view.id, variant, query.get("exp"), query.get("sig"))
+        # A converted download's format and quality are part of what is signed.
+        return media.verify(
+            view.id,
+            variant,
+            query.get("exp"),
+            query.get("sig"),
+            fmt=query.get("format"),
+            quality=query.get("quality"),
+        )
     from pixora_ui.auth.current import current_user
     from pixora_ui.auth.sessions import SESSION_COOKIE
     from pixora_ui.services import usage
@@ -115,19 +125,10 @@ def _bytes_response(request: Request, data: bytes, *, media_type: str, headers: 
     return Response(data, media_type=media_type, headers=headers)
 
 
-def _convert(data: bytes, fmt: Literal["png", "jpeg", "webp"], quality: int) -> bytes:
-    from pixora_ui.engine import imageio
-
-    settings = get_settings()
-    limit = max(settings.max_pixels, int(settings.upscale_max_mp * 1_000_000)) * 2
-    pixels = imageio.decode(data, max_bytes=1 << 31, max_pixels=limit).pixels
-    return imageio.encode(pixels, fmt, quality)
-
-
 async def _serve(request: Request, asset_id: str, variant: Literal["full", "preview"]) -> Response:
     if len(asset_id) > 32:
         return _not_found()
-    view = await _lookup(asset_id)
+    view = await lookup_asset(asset_id)
     if view is None or not await _authorised(request, view, variant):
         return _not_found()
     query = request.query_params
@@ -183,11 +184,12 @@ async def _serve(request: Request, asset_id: str, variant: Literal["full", "prev
                 media.remember_bytes(key, data)
         return _bytes_response(request, data, media_type=media_type, headers=headers)
 
+    from pixora_ui.services import transforms
+
     try:
-        original = await read_bytes(view)
+        _entry, converted = await transforms.convert(view, convert[0], quality)
     except AssetNotFound:
         return _not_found()
-    converted = await asyncio.to_thread(_convert, original, convert[0], quality)
     return _bytes_response(request, converted, media_type=media_type, headers=headers)
 
 
