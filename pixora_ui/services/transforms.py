@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -37,6 +39,7 @@ AI_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
     "retouch": ("retouch", {}),
 }
 RETRY_AFTER_S = 3
+log = logging.getLogger("pixora.transform")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -123,11 +126,20 @@ async def _bounded_render(key: str, view: AssetView, plan: Plan, accepts_webp: b
         hit = await state.cache.get(key)  # finished by a request that ran just before us
         if hit is not None:
             return hit
+        started = time.perf_counter()
         data = await read_bytes(view)
         source = render.Source(data=data, mime=view.mime, width=view.width, height=view.height, max_pixels=max_pixels)
         rendered = await asyncio.to_thread(render.render, source, plan, accepts_webp=accepts_webp)
         del data, source
         entry = await state.cache.put(key, rendered.data, rendered.mime)
+        log.info(
+            "computed image %s (%s, %dx%d) in %.0f ms",
+            key[:16],
+            plan.canonical or "original",
+            rendered.width,
+            rendered.height,
+            (time.perf_counter() - started) * 1000,
+        )
         return entry, rendered.data
 
 
