@@ -39,6 +39,10 @@ AI_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
     "retouch": ("retouch", {}),
 }
 RETRY_AFTER_S = 3
+# A failed AI effect is answered from memory for a short while (as ImageKit does), so clients that
+# poll do not start it again and again; after that a request tries again.
+FAILURE_TTL_S = 30.0
+_FAILURES_MAX = 10_000
 log = logging.getLogger("pixora.transform")
 
 
@@ -66,6 +70,7 @@ class _State:
         self.cache = DiskCache(settings.transform_cache_dir, max_bytes=settings.transform_cache_mb * 1024 * 1024)
         self.limit = asyncio.Semaphore(settings.transform_concurrency)
         self.inflight: dict[str, asyncio.Task[tuple[Entry, bytes]]] = {}
+        self.failures: dict[str, tuple[float, EffectFailed]] = {}
         self.loop = asyncio.get_running_loop()
 
 
@@ -111,8 +116,16 @@ async def _single(key: str, compute: Callable[[], Awaitable[tuple[Entry, bytes]]
         def done(finished: asyncio.Task[tuple[Entry, bytes]]) -> None:
             if state.inflight.get(key) is finished:
                 del state.inflight[key]
-            if not finished.cancelled():
-                finished.exception()  # retrieved: waiters re-raise it; nobody waiting must not log it
+            if finished.cancelled():
+                return
+            failure = finished.exception()  # retrieved: waiters re-raise it; nobody waiting must not log it
+            if isinstance(failure, EffectFailed):
+                now = time.monotonic()
+                if len(state.failures) >= _FAILURES_MAX:
+                    for stale in [k for k, (until, _f) in state.failures.items() if until <= now]:
+                        del state.failures[stale]
+                if len(state.failures) < _FAILURES_MAX:
+                    state.failures[key] = (now + FAILURE_TTL_S, failure)
 
         task.add_done_callback(done)
     return task
@@ -202,6 +215,11 @@ async def transform(view: AssetView, plan: Plan, *, accepts_webp: bool) -> Outco
     hit = await state.cache.get(key)
     if hit is not None:
         return Outcome(entry=hit[0], data=hit[1])
+    failed = state.failures.get(key)
+    if failed is not None:
+        if failed[0] > time.monotonic():
+            return Outcome(status=failed[1].status, code=failed[1].code, message=failed[1].message)
+        del state.failures[key]
     task = await _single(key, lambda: _compute(key, view, plan, accepts_webp))
     try:
         if plan.ai:

@@ -29,12 +29,18 @@ class App:
 
 
 @pytest.fixture
-def app(request: pytest.FixtureRequest, isolated_env: Path) -> Iterator[App]:
+def app_env() -> dict[str, str]:
+    """Extra settings for the app under test (a test module may override this fixture)."""
+    return {"TRANSFORM_AI_WAIT_S": "1"}
+
+
+@pytest.fixture
+def app(request: pytest.FixtureRequest, isolated_env: Path, app_env: dict[str, str]) -> Iterator[App]:
     """`main.py serve` on this test's data folder (and on PostgreSQL when the test asks for any_db)."""
     if "any_db" in request.fixturenames:
         request.getfixturevalue("any_db")
     log = isolated_env.parent / "app.log"
-    with serve_app(isolated_env, {"TRANSFORM_AI_WAIT_S": "1"}, log_path=log) as url:
+    with serve_app(isolated_env, app_env, log_path=log) as url:
         yield App(url=url, log=log)
 
 
