@@ -18,6 +18,7 @@ reset() -> None
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -30,6 +31,7 @@ from pixora_ui.settings import get_settings
 from pixora_ui.transform import render
 from pixora_ui.transform.cache import DiskCache, Entry
 from pixora_ui.transform.syntax import AiEffect, Plan
+from pixora_ui.transform.workers import Pool, RenderFailed
 
 # Each AI effect and the Pixora tool (with fixed parameters) that runs it.
 AI_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -39,6 +41,7 @@ AI_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
     "retouch": ("retouch", {}),
 }
 RETRY_AFTER_S = 3
+BIG_MP = 24
 # A failed AI effect is answered from memory for a short while (as ImageKit does), so clients that
 # poll do not start it again and again; after that a request tries again.
 FAILURE_TTL_S = 30.0
@@ -68,7 +71,9 @@ class _State:
     def __init__(self) -> None:
         settings = get_settings()
         self.cache = DiskCache(settings.transform_cache_dir, max_bytes=settings.transform_cache_mb * 1024 * 1024)
-        self.limit = asyncio.Semaphore(settings.transform_concurrency)
+        self.pool = Pool(settings.transform_concurrency)
+        # Photos decoded above BIG_MP take the whole pool's memory budget: one at a time.
+        self.big = asyncio.Lock()
         self.inflight: dict[str, asyncio.Task[tuple[Entry, bytes]]] = {}
         self.failures: dict[str, tuple[float, EffectFailed]] = {}
         self.loop = asyncio.get_running_loop()
@@ -86,6 +91,18 @@ def _current() -> _State:
 
 def reset() -> None:
     global _state  # noqa: PLW0603
+    _state = None
+
+
+async def start() -> None:
+    """Nothing to do: the cache index and the workers start on first use."""
+
+
+async def stop() -> None:
+    """Stop the render workers (server shutdown)."""
+    global _state  # noqa: PLW0603
+    if _state is not None and _state.loop is asyncio.get_running_loop():
+        await _state.pool.close()
     _state = None
 
 
@@ -135,15 +152,18 @@ async def _bounded_render(key: str, view: AssetView, plan: Plan, accepts_webp: b
     settings = get_settings()
     state = _current()
     max_pixels = max(settings.max_pixels, int(settings.upscale_max_mp * 1_000_000)) * 2
-    async with state.limit:
+    factor = render.reduction(plan, view.width, view.height) if view.mime == "image/jpeg" else 1
+    big = view.width * view.height / factor**2 > BIG_MP * 1_000_000
+    async with state.big if big else contextlib.nullcontext():
         hit = await state.cache.get(key)  # finished by a request that ran just before us
         if hit is not None:
             return hit
         started = time.perf_counter()
         data = await read_bytes(view)
         source = render.Source(data=data, mime=view.mime, width=view.width, height=view.height, max_pixels=max_pixels)
-        rendered = await asyncio.to_thread(render.render, source, plan, accepts_webp=accepts_webp)
-        del data, source
+        del data
+        rendered = await state.pool.render(source, plan, accepts_webp)
+        del source
         entry = await state.cache.put(key, rendered.data, rendered.mime)
         log.info(
             "computed image %s (%s, %dx%d) in %.0f ms",
@@ -232,6 +252,11 @@ async def transform(view: AssetView, plan: Plan, *, accepts_webp: bool) -> Outco
         return Outcome(status=exc.status, code=exc.code, message=exc.message)
     except AssetNotFound:
         return Outcome(status=404, code="not_found", message="That photo was not found.")
+    except RenderFailed as exc:
+        return Outcome(status=422, code="transform_failed", message=str(exc))
+    except Exception:
+        log.exception("transformation %s failed", plan.canonical)
+        return Outcome(status=500, code="transform_failed", message="The image could not be made. Please try again.")
     return Outcome(entry=entry, data=data)
 
 
