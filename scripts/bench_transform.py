@@ -8,7 +8,8 @@ public 49 MP JPEG (scikit-image's astronaut, scaled), then measures from this pr
   2. the first `w-400` of the 12 MP photo, each run a new width   (target <= 150 ms)
   3. 8 concurrent first-time transforms of the 49 MP photo at near-full size (`w-6000+i`), and
   4. 8 concurrent first-time `/media/…?format=webp&quality=…` conversions of it:
-     the server's peak RSS growth (sampled every 10 ms; target <= 1 GB) and `/api/usage` latency
+     the peak RSS growth of the server and its render workers together (sampled every 10 ms;
+     target <= 1 GB) and `/api/usage` latency
      polled every 50 ms meanwhile (target p99 <= 100 ms).
 Prints one table. Figures are noisy on a shared 2-core machine: wrk and the server share the cores.
 """
@@ -54,11 +55,26 @@ async def _prepare(photos: dict[str, bytes]) -> tuple[str, dict[str, str]]:
     return token, ids
 
 
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
+def _own_rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
     return 0
+
+
+def _rss_kb(pid: int) -> int:
+    """RSS of the server and its children (the render workers), in KB."""
+    total = _own_rss_kb(pid)
+    children: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # workers are started from worker threads
+        try:
+            children.update(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total + sum(_own_rss_kb(child) for child in children)
 
 
 class _Sampler(threading.Thread):
@@ -188,7 +204,7 @@ def main() -> int:
         rows.append(("8 concurrent webp conversions, 49 MP", _concurrent(server.pid, base, cookie, conversions)))
         same = [media.signed_url(big, fmt="png", expires_in=3600)] * 8
         rows.append(("8 identical png conversions, 49 MP", _concurrent(server.pid, base, cookie, same)))
-        rows.append(("server RSS after all (MB)", {"rss_mb": _rss_kb(server.pid) / 1024}))
+        rows.append(("RSS after all, server + workers (MB)", {"rss_mb": _rss_kb(server.pid) / 1024}))
     finally:
         server.terminate()
         try:

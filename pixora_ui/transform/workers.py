@@ -5,7 +5,7 @@ photo; in a thread they would stall every other request. Each worker is a plain 
 (`python -m pixora_ui.transform.workers`) that reads one request at a time from its stdin and
 answers on its stdout: length-prefixed pickles, over a pipe only the parent holds. A worker that
 dies (out of memory, killed) is replaced on the next request; workers exit when the server closes
-their pipe, so none outlives it.
+their pipe, so none outlives it. They run at nice 10, so the event loop wins the CPU.
 """
 
 from __future__ import annotations
@@ -151,6 +151,8 @@ def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
+    # Below the server in CPU priority, so requests are answered first while a large photo renders.
+    os.nice(10)
     # The protocol gets its own copy of stdout; anything a library prints goes to stderr instead.
     protocol = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

@@ -11,11 +11,13 @@ running the answer is 202 with `Retry-After` (and ImageKit's `is-intermediate-re
 
 from __future__ import annotations
 
+import asyncio
+import os
 import time
 from urllib.parse import unquote
 
 from fastapi import FastAPI, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from pixora_ui.services import transforms
 from pixora_ui.services.assets import AssetView
@@ -23,6 +25,7 @@ from pixora_ui.transform import signing
 from pixora_ui.transform.syntax import Plan, TransformError, parse_all
 
 LONG_CACHE = "public, max-age=31536000, immutable"
+LARGE_BODY = 4 * 1024 * 1024
 _PLAN_CACHE_MAX = 2048
 _plans: dict[str, Plan] = {}
 
@@ -119,6 +122,13 @@ async def serve(request: Request, rest: str) -> Response:
         headers["Vary"] = "Accept"
     if _etag_matches(request, entry.etag):
         return Response(status_code=304, headers=headers)
+    if len(outcome.data) > LARGE_BODY:
+        # Streamed from the cache file in chunks: a big body does not hold up other requests.
+        try:
+            stat = await asyncio.to_thread(os.stat, entry.path)
+            return FileResponse(entry.path, headers=headers, media_type=entry.mime, stat_result=stat)
+        except FileNotFoundError:
+            pass  # evicted meanwhile: send the bytes we hold
     return Response(outcome.data, media_type=entry.mime, headers=headers)
 
 

@@ -26,6 +26,7 @@ from pixora_ui.settings import get_settings
 from pixora_ui.storage.factory import get_storage
 
 CACHE_CONTROL = "private, max-age=31536000, immutable"
+LARGE_BODY = 4 * 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _FORMATS: dict[str, tuple[Literal["png", "jpeg", "webp"], str, str]] = {
     "png": ("png", "image/png", "png"),
@@ -187,9 +188,16 @@ async def _serve(request: Request, asset_id: str, variant: Literal["full", "prev
     from pixora_ui.services import transforms
 
     try:
-        _entry, converted = await transforms.convert(view, convert[0], quality)
+        entry, converted = await transforms.convert(view, convert[0], quality)
     except AssetNotFound:
         return _not_found()
+    if len(converted) > LARGE_BODY:
+        # Streamed from the cache file in chunks: a big body does not hold up other requests.
+        try:
+            stat = await asyncio.to_thread(os.stat, entry.path)
+            return FileResponse(entry.path, headers=headers, media_type=media_type, stat_result=stat)
+        except FileNotFoundError:
+            pass  # evicted meanwhile: send the bytes we hold
     return _bytes_response(request, converted, media_type=media_type, headers=headers)
 
 

@@ -276,3 +276,27 @@ async def test_converted_downloads_are_signed_per_format_and_cached(app: App, qu
         assert (await _get(client, url.replace("format=webp", "format=png"))).status_code == 404
         other_quality = url.replace("quality=40", "quality=90") if quality else url + "&quality=90"
         assert (await _get(client, other_quality)).status_code == 404
+
+
+async def test_large_results_are_streamed_from_the_cache_file(app: App) -> None:
+    from pixora_ui.services import media
+
+    noise = np.random.default_rng(7).integers(0, 256, size=(1200, 1600, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(noise).save(out, format="JPEG", quality=95)
+    owner = await make_user()
+    photo = await upload(owner, out.getvalue(), public=True)
+    async with httpx.AsyncClient(base_url=app.url) as client:
+        converted = await _get(client, media.signed_url(photo, fmt="png", expires_in=600))
+        assert converted.status_code == 200 and converted.headers["content-type"] == "image/png"
+        assert int(converted.headers["content-length"]) == len(converted.content) > 4 * 1024 * 1024
+        assert "last-modified" in converted.headers  # sent from the cache file, not from memory
+        assert size_of(converted.content) == (1600, 1200)
+        transformed = await _get(client, f"/ik/{photo}/n.png?tr=f-png")
+        assert transformed.status_code == 200 and len(transformed.content) > 4 * 1024 * 1024
+        assert transformed.headers["etag"].startswith('"t') and "last-modified" in transformed.headers
+        small = await _get(client, f"/ik/{photo}/n.jpg?tr=w-100")
+        assert small.status_code == 200 and "last-modified" not in small.headers
+        etag = transformed.headers["etag"]
+        again = await _get(client, f"/ik/{photo}/n.png?tr=f-png", headers={"If-None-Match": etag})
+        assert again.status_code == 304
