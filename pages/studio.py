@@ -117,6 +117,8 @@ class StudioPage:
         self.in_flight: set[tuple[str, str]] = set()  # (photo version, tool) being submitted
         # (fingerprint, when, idempotency key, job id) of the last submit
         self.recent_submit: tuple[str, float, str, str | None] | None = None
+        self.shared: dict[str, bool] = {}  # version id -> shared, once changed on this page
+        self.share_loading = False
 
     # ------------------------------------------------------------------ layout
 
@@ -1002,6 +1004,21 @@ class StudioPage:
                     .props("data-testid=download-quality")
                 )
             self.quality_row.set_visibility(False)
+            ui.separator()
+            self.share_switch = (
+                ui.switch("Anyone with the link can view this version", on_change=self._share_changed)
+                .props("dense")
+                .mark("share-public")
+                .props("data-testid=share-public")
+            )
+            with ui.row().classes("w-full items-center no-wrap gap-2") as self.share_row:
+                self.share_link = ui.input().props("readonly dense outlined").classes("grow text-xs").mark("share-link")
+                ui.button(icon="content_copy", on_click=self._copy_share_link).props("flat round dense").tooltip(
+                    "Copy the link"
+                )
+            self.share_hint = ui.label(
+                "Add ?tr=w-800 (or other sizes and effects) to the link to resize it on the fly."
+            ).classes(f"text-xs {theme.MUTED}")
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self.download.close).props("flat no-caps")
                 ui.button("Download", icon="download", on_click=self.do_download).props("unelevated no-caps").mark(
@@ -1032,7 +1049,39 @@ class StudioPage:
             ui.notify("Open a photo first", type="warning")
             return
         self._update_download_name()
+        self._show_share()
         self.download.open()
+
+    def _show_share(self) -> None:
+        version = self.history.current
+        if version is None:
+            return
+        shared = self.shared.get(version.id, version.public)
+        self.share_loading = True
+        try:
+            self.share_switch.set_value(shared)
+        finally:
+            self.share_loading = False
+        self.share_link.set_value(studio.share_link(version.id, version.name))
+        self.share_row.set_visibility(shared)
+        self.share_hint.set_visibility(shared)
+
+    async def _share_changed(self, e: Any) -> None:
+        version = self.history.current
+        if self.share_loading or version is None:
+            return
+        try:
+            shared = await studio.set_shared(self.user.id, version.id, bool(e.value))
+        except studio.StudioError as exc:
+            ui.notify(str(exc), type="negative")
+            return
+        self.shared[version.id] = shared
+        self._show_share()
+        ui.notify("Anyone with the link can view it now" if shared else "The link no longer works for others")
+
+    def _copy_share_link(self) -> None:
+        ui.clipboard.write(self.share_link.value)
+        ui.notify("Link copied")
 
     def do_download(self) -> None:
         version = self.history.current

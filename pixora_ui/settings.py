@@ -107,6 +107,11 @@ class Settings:
     job_timeout_s: int = 900
     engine_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     jpeg_quality: int = 90
+    # Transformation URLs (/ik/…) and converted downloads: disk cache size, computations at once,
+    # and how long a request for an AI effect waits before answering 202 "still preparing".
+    transform_cache_mb: int = 2048
+    transform_concurrency: int = 2
+    transform_ai_wait_s: float = 5.0
     log_level: str = "INFO"
     log_json: bool = True
     smtp_host: str = ""
@@ -143,6 +148,10 @@ class Settings:
     @property
     def models_dir(self) -> Path:
         return self.models_dir_override or self.data_dir / "models"
+
+    @property
+    def transform_cache_dir(self) -> Path:
+        return self.data_dir / "transform-cache"
 
     @property
     def outbox_dir(self) -> Path:
@@ -259,6 +268,9 @@ class Settings:
         if self.api_rate_limit < 1:
             raise SettingsError("API_RATE_LIMIT must be at least 1 request a minute")
 
+        if self.transform_concurrency < 1 or self.transform_cache_mb < 1:
+            raise SettingsError("TRANSFORM_CONCURRENCY and TRANSFORM_CACHE_MB must be at least 1")
+
 
 def _normalise_database_url(url: str) -> str:
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver spelled out.
@@ -312,6 +324,9 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         job_timeout_s=_int(e, "JOB_TIMEOUT_S", 900),
         engine_threads=_int(e, "ENGINE_THREADS", os.cpu_count() or 1),
         jpeg_quality=_int(e, "JPEG_QUALITY", 90),
+        transform_cache_mb=_int(e, "TRANSFORM_CACHE_MB", 2048),
+        transform_concurrency=_int(e, "TRANSFORM_CONCURRENCY", 2),
+        transform_ai_wait_s=_float(e, "TRANSFORM_AI_WAIT_S", 5.0),
         log_level=_str(e, "LOG_LEVEL", "INFO").upper(),
         log_json=_bool(e, "LOG_JSON", True),
         smtp_host=_str(e, "SMTP_HOST"),

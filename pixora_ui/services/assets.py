@@ -23,6 +23,7 @@ Public API (plain dataclasses out, never ORM objects):
     load_pixels(session, *, owner_id, asset_id) -> ImageArray
     read_bytes(view, *, variant="full") -> bytes
     rename_asset(session, *, owner_id, asset_id, name) -> AssetView
+    set_public(session, *, owner_id, asset_id, public) -> AssetView   # transformation URLs without a signature
     delete_asset(session, *, owner_id, asset_id) -> list[str]      # soft; an original takes its versions
     undo_delete(session, *, owner_id, asset_ids) -> int
     purge_deleted(session, *, older_than=UNDO_WINDOW) -> int
@@ -100,6 +101,7 @@ class AssetView:
     preview_key: str | None
     created_at: datetime
     deleted_at: datetime | None
+    public: bool = False  # transformation URLs work without a signature
 
     @property
     def is_original(self) -> bool:
@@ -143,6 +145,7 @@ def to_view(asset: Asset) -> AssetView:
         preview_key=asset.preview_key,
         created_at=created,
         deleted_at=as_utc(asset.deleted_at),
+        public=bool(asset.public),
     )
 
 
@@ -559,6 +562,15 @@ async def rename_asset(session: AsyncSession, *, owner_id: int, asset_id: str, n
     if not cleaned:
         raise AssetError("Please enter a name.")
     asset.name = cleaned
+    await session.flush()
+    _forget_after_commit(session, [asset.id])
+    return to_view(asset)
+
+
+async def set_public(session: AsyncSession, *, owner_id: int, asset_id: str, public: bool) -> AssetView:
+    """Let anyone open this photo's transformation links without a signature (or stop that)."""
+    asset = await _owned(session, owner_id=owner_id, asset_id=asset_id)
+    asset.public = bool(public)
     await session.flush()
     _forget_after_commit(session, [asset.id])
     return to_view(asset)

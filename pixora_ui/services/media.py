@@ -31,8 +31,8 @@ def _key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"pixora-media-url-v1", hashlib.sha256).digest()
 
 
-def _signature(asset_id: str, variant: str, exp: int, bound: bool = False) -> str:
-    message = f"{asset_id}:{variant}:{exp}" + (":bound" if bound else "")
+def _signature(asset_id: str, variant: str, exp: int, conversion: str = "", bound: bool = False) -> str:
+    message = f"{asset_id}:{variant}:{exp}" + (f":{conversion}" if conversion else "") + (":bound" if bound else "")
     mac = hmac.new(_key(get_settings().session_secret), message.encode(), hashlib.sha256)
     return base64.urlsafe_b64encode(mac.digest()[:24]).decode().rstrip("=")
 
@@ -48,29 +48,53 @@ def signed_url(
     variant: Variant = "full",
     expires_in: int = 3600,
     download_name: str | None = None,
+    fmt: str | None = None,
+    quality: int | None = None,
     now: float | None = None,
     bound: bool = False,
 ) -> str:
     """A relative URL that serves the asset to anyone holding it until it expires.
 
+    With `fmt` (png, jpeg, webp) and `quality`, it serves that conversion; both are signed, so
+    the holder cannot ask for other conversions (each one costs the server work).
     `bound`: it serves only a browser signed in as the asset's owner (the studio's URLs), so it
     stops working at sign-out and is useless to anyone it leaks to."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
     current = time.time() if now is None else now
     exp = math.ceil((current + max(1, expires_in)) / _STEP_S) * _STEP_S
-    query: dict[str, str | int] = {"exp": exp, "sig": _signature(asset_id, variant, exp, bound)}
+    conversion = _conversion(fmt, None if quality is None else str(quality))
+    query: dict[str, str | int] = {"exp": exp, "sig": _signature(asset_id, variant, exp, conversion, bound)}
     if bound:
         query["b"] = 1
+    if fmt:
+        query["format"] = fmt
+    if quality is not None:
+        query["quality"] = quality
     if download_name:
         query["download"] = download_name
     return f"{media_path(asset_id, variant)}?{urlencode(query)}"
 
 
+def _conversion(fmt: str | None, quality: str | None) -> str:
+    if not fmt and quality is None:
+        return ""
+    return f"format={(fmt or '').lower()};quality={quality or ''}"
+
+
 def verify(
-    asset_id: str, variant: str, exp: str | None, sig: str | None, *, now: float | None = None, bound: bool = False
+    asset_id: str,
+    variant: str,
+    exp: str | None,
+    sig: str | None,
+    *,
+    fmt: str | None = None,
+    quality: str | None = None,
+    now: float | None = None,
+    bound: bool = False,
 ) -> bool:
-    """True when `sig` is this server's signature for the asset and variant and has not expired."""
+    """True when `sig` is this server's signature for the asset, variant and conversion (format and
+    quality as given in the URL), and has not expired."""
     if not exp or not sig or variant not in VARIANTS or len(sig) > 64:
         return False
     try:
@@ -79,7 +103,7 @@ def verify(
         return False
     if expires < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(_signature(asset_id, variant, expires, bound), sig)
+    return hmac.compare_digest(_signature(asset_id, variant, expires, _conversion(fmt, quality), bound), sig)
 
 
 # --- short-lived caches for media delivery -------------------------------------------------------------

@@ -23,6 +23,7 @@ from pixora_ui.engine.registry import GROUP_LABELS, Param, Tool
 from pixora_ui.services import assets, media
 from pixora_ui.services.assets import AssetView
 from pixora_ui.services.plans import Usage
+from pixora_ui.settings import get_settings
 
 DownloadFormat = Literal["png", "jpeg", "webp"]
 DOWNLOAD_FORMATS: tuple[DownloadFormat, ...] = ("png", "jpeg", "webp")
@@ -63,6 +64,7 @@ class VersionCard:
     mime: str
     preview_url: str
     full_url: str
+    public: bool = False  # anyone with its link (/ik/…) may view it
 
     @property
     def is_original(self) -> bool:
@@ -218,6 +220,7 @@ def _version_card(view: AssetView) -> VersionCard:
         mime=view.mime,
         preview_url=_preview(view.id),
         full_url=_full(view.id),
+        public=view.public,
     )
 
 
@@ -275,6 +278,24 @@ async def rename_photo(user_id: int, asset_id: str, name: str) -> str:
     return view.name
 
 
+def share_link(version_id: str, name: str) -> str:
+    """The version's public link (works while it is shared): `<BASE_URL>/ik/<id>/<name>`."""
+    from pixora_ui.transform import signing
+
+    stem = _slug(name.rsplit(".", 1)[0] if "." in name else name)
+    return get_settings().base_url + signing.public_path(version_id, name=f"{stem}.jpg")
+
+
+async def set_shared(user_id: int, version_id: str, shared: bool) -> bool:
+    """Let anyone with the link view this version (or stop that); returns the new state."""
+    try:
+        async with session_scope() as session:
+            view = await assets.set_public(session, owner_id=user_id, asset_id=version_id, public=shared)
+    except assets.AssetError as exc:
+        raise StudioError(str(exc)) from exc
+    return view.public
+
+
 async def delete_photo(user_id: int, asset_id: str) -> list[str]:
     """Soft-delete a photo or a version; returns the ids to pass to `restore`."""
     try:
@@ -325,10 +346,15 @@ def download_url(
     if fmt not in DOWNLOAD_FORMATS:
         raise StudioError("Choose PNG, JPEG or WebP")
     quality = max(1, min(100, int(quality)))
-    url = media.signed_url(
-        version_id, variant="full", expires_in=600, download_name=download_name(versions, version_id, fmt), bound=True
+    return media.signed_url(
+        version_id,
+        variant="full",
+        expires_in=600,
+        download_name=download_name(versions, version_id, fmt),
+        fmt=fmt,
+        quality=None if fmt == "png" else quality,
+        bound=True,
     )
-    return f"{url}&format={fmt}" + (f"&quality={quality}" if fmt != "png" else "")
 
 
 # ---------------------------------------------------------------- masks

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from pixora_ui.logs import request_id_var
 from pixora_ui.web.edge import EdgeGuardMiddleware
 
-FAST_PREFIXES: tuple[str, ...] = ("/media/", "/api/usage", "/api/jobs")
+FAST_PREFIXES: tuple[str, ...] = ("/media/", "/ik/", "/api/usage", "/api/jobs")
 # Methods that take the fast lane: reads, and POSTs to the job API (they check the Origin themselves).
 FAST_POST_PREFIXES: tuple[str, ...] = ("/api/jobs",)
 # The public API authenticates every request with an API key (no cookies): every method, no page stack.

@@ -7,7 +7,8 @@ expired signature - gets the same 404 as an id that never existed, so nothing hi
 Files are content-addressed, so responses carry a strong ETag (from the SHA-256); browsers keep them a
 minute and then revalidate (`If-None-Match` answers 304), so nothing private outlives a sign-out.
 Range requests work (206/416). `?download=name.ext` adds a Content-Disposition attachment;
-`?format=png|jpeg|webp&quality=1..100` converts a download.
+`?format=png|jpeg|webp&quality=1..100` converts a download (format and quality are part of a signed
+URL's signature; each conversion is computed once and cached).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pixora_ui.storage.factory import get_storage
 # Short and revalidated (a 304 thanks to the ETag): after sign-out a private image must not stay
 # usable from the browser's cache for a year.
 CACHE_CONTROL = "private, max-age=60, must-revalidate"
+LARGE_BODY = 4 * 1024 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _FORMATS: dict[str, tuple[Literal["png", "jpeg", "webp"], str, str]] = {
     "png": ("png", "image/png", "png"),
@@ -43,7 +45,8 @@ def _not_found() -> Response:
     return JSONResponse({"error": "not_found"}, status_code=404, headers={"Cache-Control": "no-store"})
 
 
-async def _lookup(asset_id: str) -> AssetView | None:
+async def lookup_asset(asset_id: str) -> AssetView | None:
+    """A live asset by id, from a lookup kept for a few seconds (media and /ik share it)."""
     cached = media.cached_meta(asset_id)
     if isinstance(cached, AssetView):
         return cached
@@ -60,7 +63,17 @@ async def _authorised(request: Request, view: AssetView, variant: str) -> bool:
     query = request.query_params
     if "sig" in query or "exp" in query:
         bound = query.get("b") == "1"
-        if not media.verify(view.id, variant, query.get("exp"), query.get("sig"), bound=bound):
+        # A converted download's format and quality are part of what is signed.
+        valid = media.verify(
+            view.id,
+            variant,
+            query.get("exp"),
+            query.get("sig"),
+            fmt=query.get("format"),
+            quality=query.get("quality"),
+            bound=bound,
+        )
+        if not valid:
             return False
         if not bound:
             return True
@@ -127,19 +140,10 @@ def _bytes_response(request: Request, data: bytes, *, media_type: str, headers: 
     return Response(data, media_type=media_type, headers=headers)
 
 
-def _convert(data: bytes, fmt: Literal["png", "jpeg", "webp"], quality: int) -> bytes:
-    from pixora_ui.engine import imageio
-
-    settings = get_settings()
-    limit = max(settings.max_pixels, int(settings.upscale_max_mp * 1_000_000)) * 2
-    pixels = imageio.decode(data, max_bytes=1 << 31, max_pixels=limit).pixels
-    return imageio.encode(pixels, fmt, quality)
-
-
 async def _serve(request: Request, asset_id: str, variant: Literal["full", "preview"]) -> Response:
     if len(asset_id) > 32:
         return _not_found()
-    view = await _lookup(asset_id)
+    view = await lookup_asset(asset_id)
     if view is None or not await _authorised(request, view, variant):
         return _not_found()
     query = request.query_params
@@ -195,16 +199,22 @@ async def _serve(request: Request, asset_id: str, variant: Literal["full", "prev
                 media.remember_bytes(key, data)
         return _bytes_response(request, data, media_type=media_type, headers=headers)
 
-    try:
-        original = await read_bytes(view)
-    except AssetNotFound:
-        return _not_found()
     from pixora_ui.engine.imageio import ImageInputError
+    from pixora_ui.services import transforms
 
     try:
-        converted = await asyncio.to_thread(_convert, original, convert[0], quality)
+        entry, converted = await transforms.convert(view, convert[0], quality)
+    except AssetNotFound:
+        return _not_found()
     except ImageInputError as exc:  # e.g. a strip too long for WebP
         return JSONResponse({"error": "bad_format", "message": str(exc)}, 400, headers={"Cache-Control": "no-store"})
+    if len(converted) > LARGE_BODY:
+        # Streamed from the cache file in chunks: a big body does not hold up other requests.
+        try:
+            stat = await asyncio.to_thread(os.stat, entry.path)
+            return FileResponse(entry.path, headers=headers, media_type=media_type, stat_result=stat)
+        except FileNotFoundError:
+            pass  # evicted meanwhile: send the bytes we hold
     return _bytes_response(request, converted, media_type=media_type, headers=headers)
 
 

@@ -17,6 +17,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "pixora_ui.web.auth_routes",
     "pixora_ui.web.billing_routes",
     "pixora_ui.web.media",
+    "pixora_ui.web.ik",
     "pixora_ui.web.api",
     "pixora_ui.web.imagekit_routes",
     "pixora_ui.api.app",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
 
 from components.history_strip import History
-from pixora_ui.services import studio
+from pixora_ui.services import media, studio
 from pixora_ui.services.studio import Stroke, StudioError, VersionCard
 
 
@@ -72,7 +73,13 @@ def test_download_url_is_signed_and_converts() -> None:
     url = studio.download_url(VERSIONS, "c", fmt="jpeg", quality=150)
     assert url.startswith("/media/c?") and "sig=" in url
     assert "download=my-photo-remove-bg-upscale.jpg" in url
-    assert url.endswith("&format=jpeg&quality=100")
+    query = dict(parse_qsl(url.split("?", 1)[1]))
+    assert query["format"] == "jpeg" and query["quality"] == "100"
+    # The conversion is part of the signature: the same link cannot ask for another one.
+    assert media.verify("c", "full", query["exp"], query["sig"], fmt="jpeg", quality="100")
+    assert not media.verify("c", "full", query["exp"], query["sig"], fmt="png", quality="100")
+    assert not media.verify("c", "full", query["exp"], query["sig"], fmt="jpeg", quality="99")
+    assert not media.verify("c", "full", query["exp"], query["sig"])
     with pytest.raises(StudioError):
         studio.download_url(VERSIONS, "c", fmt="gif")  # type: ignore[arg-type]
 

@@ -1,0 +1,1 @@
+"""ImageKit-style transformation URLs: syntax, rendering, signing and the result cache."""
