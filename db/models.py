@@ -23,9 +23,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    true,
-
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 

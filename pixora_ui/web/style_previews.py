@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from pixora_ui.services import media
 from pixora_ui.services.assets import AssetNotFound, read_bytes
-from pixora_ui.web.media import CACHE_CONTROL, _authorised, _bytes_response, _lookup, _not_found
+from pixora_ui.web.media import CACHE_CONTROL, _authorised, _bytes_response, _not_found, lookup_asset
 
 THUMB_SIDE = 240  # px: the panel shows previews at about 96 px, so this is sharp on a 2x screen
 
@@ -43,7 +43,7 @@ async def style_preview(request: Request, asset_id: str, preset: str) -> Respons
 
     if len(asset_id) > 32 or preset not in PRESETS:
         return _not_found()
-    view = await _lookup(asset_id)
+    view = await lookup_asset(asset_id)
     if view is None or not await _authorised(request, view, "preview"):
         return _not_found()
     source_key = view.preview_key or view.storage_key
