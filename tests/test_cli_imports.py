@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.conftest import MODELS_DIR
+
 REPO = Path(__file__).resolve().parents[1]
 WEB_SERVER = {"nicegui", "fastapi", "starlette", "uvicorn", "alembic", "sqlalchemy", "socketio"}
 ENGINE = {"numpy", "cv2", "onnxruntime", "onnx", "ncnn", "PIL"}
@@ -60,3 +62,24 @@ def test_an_edit_runs_without_the_web_server(tmp_path: Path) -> None:
     assert (tmp_path / "out.png").is_file()
     assert not names & WEB_SERVER, names & WEB_SERVER
 
+
+@pytest.mark.models
+@pytest.mark.skipif(not (MODELS_DIR / "isnet-medium.onnx").is_file(), reason="ISNet weights not installed")
+def test_a_second_cut_out_loads_the_cached_graph_without_onnx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "isnet-medium.onnx").symlink_to(MODELS_DIR / "isnet-medium.onnx")
+    monkeypatch.setenv("MODELS_DIR", str(models))
+    photo = tmp_path / "in.png"
+    Image.fromarray(np.full((60, 80, 3), 200, dtype=np.uint8)).save(photo)
+    args = ("edit", str(photo), "--tool", "remove-bg", "-o")
+    first, done = loaded_packages(*args, str(tmp_path / "first.png"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "onnx" in first  # the fp32 conversion built the cache
+    assert list(models.glob("isnet-medium.onnx.*.optimized.onnx"))
+    second, done = loaded_packages(*args, str(tmp_path / "second.png"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "onnx" not in second  # the cached graph needs neither the converter nor its imports
+    assert "onnxruntime" in second
+    assert not second & WEB_SERVER, second & WEB_SERVER
+    assert (tmp_path / "first.png").read_bytes() == (tmp_path / "second.png").read_bytes()

@@ -157,6 +157,10 @@ class Tool:
     seconds_per_mp: float = 0.5
     # Parameter values that a provider other than the local engine may need ("prompt" etc.).
     local: bool = True
+    # Loads the models a run with these (validated) parameters needs, without running them, so a
+    # caller can overlap the loading with other work (the CLI decodes the first photo meanwhile).
+    # The tool's `run` must work without it: models still load on first use.
+    preload: Callable[[dict[str, Any]], None] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:
