@@ -50,6 +50,13 @@ async def startup() -> None:
     for feature in settings.features():
         if not feature.enabled:
             log.info("%s is off: %s", feature.name, feature.reason)
+    if settings.warm_up_models:
+        # The models load in the engine executor while the server already answers (/healthz shows
+        # the progress); the first edit then costs what a warm one does.
+        from pixora_ui.engine.warmup import start_background_warm_up
+        from pixora_ui.providers.local import engine_executor
+
+        start_background_warm_up(engine_executor())
     for start, _stop in _services():
         await start()
 
@@ -61,4 +68,8 @@ async def shutdown() -> None:
             await stop()
         except Exception:
             log.exception("error while stopping a service")
+    if get_settings().warm_up_models:
+        from pixora_ui.engine.warmup import reset_state
+
+        reset_state()  # the engine executor is gone; a server started again warms up again (cheaply)
     await dispose_engine()

@@ -101,6 +101,7 @@ class Settings:
     remote_job_concurrency: int = 4
     job_timeout_s: int = 900
     engine_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    warm_up_models: bool = True
     jpeg_quality: int = 90
     log_level: str = "INFO"
     log_json: bool = True
@@ -290,6 +291,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         remote_job_concurrency=_int(e, "REMOTE_JOB_CONCURRENCY", 4),
         job_timeout_s=_int(e, "JOB_TIMEOUT_S", 900),
         engine_threads=_int(e, "ENGINE_THREADS", os.cpu_count() or 1),
+        warm_up_models=_bool(e, "WARM_UP_MODELS", True),
         jpeg_quality=_int(e, "JPEG_QUALITY", 90),
         log_level=_str(e, "LOG_LEVEL", "INFO").upper(),
         log_json=_bool(e, "LOG_JSON", True),
