@@ -96,7 +96,9 @@ class LazySession:
                     raise ToolUnavailable(
                         f"The {self.model_name} model is not installed; run python main.py models install."
                     )
-                self._session, self.outcome = load_session(path, self.spec(), prepare=self._prepare)
+                self._session, self.outcome = load_session(
+                    path, self.spec(), prepare=self._prepare, fallback_folder=get_settings().data_dir / "model-cache"
+                )
                 release_free_memory()  # the cache file's bytes or the converted copies (~270 MB)
                 self._path = path
             return self._session

@@ -21,7 +21,8 @@ later processes load that file with graph optimisation off (~0.2 s, the same out
   or unreadable cache is never used: the session is built from the model and the cache rewritten.
 - **Atomic.** onnxruntime writes to a temporary file in the same folder, which is renamed into
   place once complete; the sidecar is written last, the same way. A crash leaves no cache that
-  could be trusted. A models folder that cannot be written simply gets no cache.
+  could be trusted. When the models folder is read-only (weights baked into a container image) the
+  cache goes to the fallback folder (`$DATA_DIR/model-cache`); when that fails too, there is none.
 """
 
 from __future__ import annotations
@@ -112,11 +113,20 @@ def cpu_identity() -> str:
     return f"{platform.machine()}|{model or platform.processor()}|{digest}"
 
 
-def cache_paths(model: Path, spec: SessionSpec) -> tuple[Path, Path]:
-    """(cache file, sidecar) for this model and these options."""
+def cache_folder(model: Path, fallback: Path | None = None) -> Path:
+    """Next to the model; `fallback` when the models folder is read-only (e.g. weights baked into an image)."""
+    if fallback is None or os.access(model.parent, os.W_OK):
+        return model.parent
+    with contextlib.suppress(OSError):
+        fallback.mkdir(parents=True, exist_ok=True)
+    return fallback
+
+
+def cache_paths(model: Path, spec: SessionSpec, folder: Path | None = None) -> tuple[Path, Path]:
+    """(cache file, sidecar) for this model and these options, in `folder` (default: the model's)."""
     name_key = json.dumps({"graph": spec.graph_key(), "cpu": cpu_identity()}, sort_keys=True)
     digest = hashlib.sha256(name_key.encode()).hexdigest()[:12]
-    cache_file = model.with_name(f"{model.name}.{digest}.optimized.onnx")
+    cache_file = (folder or model.parent) / f"{model.name}.{digest}.optimized.onnx"
     return cache_file, cache_file.with_name(cache_file.name + ".json")
 
 
@@ -140,11 +150,15 @@ def _read_sidecar(sidecar: Path) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
+def _stat_of(model: Path) -> list[int]:
+    stat = model.stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def _model_sha256(model: Path, meta: dict[str, Any] | None) -> str:
     """The model's SHA-256: the sidecar's while the file's size and mtime are unchanged."""
-    stat = model.stat()
     recorded = (meta or {}).get("model", {})
-    if isinstance(recorded, dict) and recorded.get("stat") == [stat.st_size, stat.st_mtime_ns]:
+    if isinstance(recorded, dict) and recorded.get("stat") == _stat_of(model):
         sha = recorded.get("sha256")
         if isinstance(sha, str) and len(sha) == 64:
             return sha
@@ -199,6 +213,17 @@ def _temporary_for(cache_file: Path) -> Path | None:
     return tmp
 
 
+def _sidecar_for(model: Path, key: dict[str, Any], size: int, crc32: int) -> str:
+    stat = model.stat()
+    meta = {
+        "key": key,
+        "size": size,
+        "crc32": crc32,
+        "model": {"stat": [stat.st_size, stat.st_mtime_ns], "sha256": key["model_sha256"]},
+    }
+    return json.dumps(meta, indent=1, sort_keys=True)
+
+
 def _publish(tmp: Path, cache_file: Path, sidecar: Path, model: Path, key: dict[str, Any]) -> None:
     """Move the graph onnxruntime wrote into place and record its checksum beside it."""
     with tmp.open("rb+") as handle:
@@ -206,16 +231,10 @@ def _publish(tmp: Path, cache_file: Path, sidecar: Path, model: Path, key: dict[
         os.fsync(handle.fileno())
     if not data:
         raise OSError("onnxruntime wrote no optimised model")
-    stat = model.stat()
-    meta = {
-        "key": key,
-        "size": len(data),
-        "crc32": _crc32(data),
-        "model": {"stat": [stat.st_size, stat.st_mtime_ns], "sha256": key["model_sha256"]},
-    }
+    meta = _sidecar_for(model, key, len(data), _crc32(data))
     with _write_lock:  # two sessions of one process building the same cache: one rename after the other
         tmp.replace(cache_file)
-        _write_atomically(sidecar, json.dumps(meta, indent=1, sort_keys=True))
+        _write_atomically(sidecar, meta)
 
 
 def _build(
@@ -234,14 +253,18 @@ def _build(
 
 
 def load_session(
-    model: Path, spec: SessionSpec, *, prepare: Callable[[Path], bytes] | None = None
+    model: Path,
+    spec: SessionSpec,
+    *,
+    prepare: Callable[[Path], bytes] | None = None,
+    fallback_folder: Path | None = None,
 ) -> tuple[ort.InferenceSession, Outcome]:
     """A session for `model`: from the verified cache when there is one, else built (and cached).
 
     `prepare` turns the model file into the bytes onnxruntime loads (e.g. the fp32 conversion);
     `spec.prepare_tag` must name it, so a different preparation never meets this cache.
     """
-    cache_file, sidecar = cache_paths(model, spec)
+    cache_file, sidecar = cache_paths(model, spec, cache_folder(model, fallback_folder))
     meta = _read_sidecar(sidecar)
     key = _full_key(spec, _model_sha256(model, meta))
     outcome: Outcome = "built"
@@ -253,6 +276,12 @@ def load_session(
             except Exception as exc:  # a cache that passed its checksum but that onnxruntime rejects
                 log.warning("rebuilding %s: onnxruntime rejected it (%s)", cache_file.name, exc)
             else:
+                recorded = meta.get("model")
+                if not isinstance(recorded, dict) or recorded.get("stat") != _stat_of(model):
+                    # Same weights under a new mtime (copied, touched): record it, so the next
+                    # process need not hash the model again.
+                    with contextlib.suppress(OSError):
+                        _write_atomically(sidecar, _sidecar_for(model, key, len(cached), _crc32(cached)))
                 outcomes["reused"] += 1
                 return session, "reused"
         else:

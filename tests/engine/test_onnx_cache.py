@@ -133,6 +133,19 @@ def test_a_cache_of_other_weights_is_stale_and_rebuilt(model: Path) -> None:
     np.testing.assert_allclose(output(session), reference(model), rtol=1e-5, atol=1e-5)
 
 
+def test_the_same_weights_touched_are_hashed_once_and_reused(model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    load_session(model, SPEC)
+    stat = model.stat()
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # copied or touched
+    assert load_session(model, SPEC)[1] == "reused"  # hashed again: the same weights
+
+    def no_hashing(_path: Path) -> str:
+        raise AssertionError("the model was hashed although its size and mtime are recorded")
+
+    monkeypatch.setattr(onnx_cache, "_sha256", no_hashing)
+    assert load_session(model, SPEC)[1] == "reused"
+
+
 def test_other_options_get_their_own_cache(model: Path) -> None:
     load_session(model, SPEC)
     for other in (
@@ -147,6 +160,22 @@ def test_other_options_get_their_own_cache(model: Path) -> None:
     # Thread counts do not change the graph: they share the cache.
     assert load_session(model, SessionSpec(threads=2, config=SPEC.config))[1] == "reused"
     assert len(list(model.parent.glob("*.optimized.onnx"))) == 4
+
+
+def test_a_read_only_models_folder_caches_in_the_fallback_folder(
+    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fallback = tmp_path / "data" / "model-cache"
+    real_access = os.access
+    monkeypatch.setattr(
+        onnx_cache.os, "access", lambda path, mode: False if Path(path) == model.parent else real_access(path, mode)
+    )
+    session, outcome = load_session(model, SPEC, fallback_folder=fallback)
+    assert outcome == "built"
+    np.testing.assert_allclose(output(session), reference(model), rtol=1e-5, atol=1e-5)
+    assert list(fallback.glob("tiny.onnx.*.optimized.onnx"))
+    assert not list(model.parent.glob("*.optimized.onnx"))
+    assert load_session(model, SPEC, fallback_folder=fallback)[1] == "reused"
 
 
 def test_a_key_recorded_for_another_onnxruntime_is_not_trusted(model: Path) -> None:
