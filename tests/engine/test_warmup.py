@@ -98,3 +98,33 @@ def test_the_real_models_warm_up() -> None:
     assert warmup.warm_up_models() == {"isnet-medium": "ready", "centerface": "ready"}
     assert isnet._ISNET.loaded() and faces._SESSION.loaded()
     assert not isnet._cache  # the warm-up's own mask is not kept
+
+
+async def test_the_warm_up_waits_until_the_server_listens(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from nicegui.server import Server
+
+    from pixora_ui import lifecycle
+
+    ran = threading.Event()
+
+    def fake_model() -> bool:
+        ran.set()
+        return True
+
+    monkeypatch.setattr(warmup, "WARM_UPS", {"fake-model": fake_model})
+    warmup.reset_state()
+    server = SimpleNamespace(started=False)
+    monkeypatch.setattr(Server, "instance", server, raising=False)
+    task = asyncio.create_task(lifecycle._warm_up_once_serving())
+    try:
+        for _ in range(20):  # the task polls the flag meanwhile
+            await asyncio.sleep(0.06)
+            assert warmup.warm_up_state().state == "off" and not task.done()
+        server.started = True
+        await asyncio.wait_for(task, 60)
+        assert await asyncio.to_thread(ran.wait, 60)
+    finally:
+        task.cancel()
+        warmup.reset_state()
