@@ -9,8 +9,10 @@ reported and skipped; the exit status is non-zero when any photo failed.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -19,6 +21,8 @@ from pixora_ui.engine import imageio
 from pixora_ui.engine.registry import ImageArray, Tool, ToolError
 from pixora_ui.engine.tools import get_registry
 from pixora_ui.settings import get_settings
+
+log = logging.getLogger("pixora.batch")
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
@@ -87,6 +91,27 @@ def _resolve_image_params(tool: Tool, params: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def start_preload(tool: Tool, params: dict[str, Any]) -> threading.Thread | None:
+    """Load the tool's models in a thread while the caller reads and decodes the first photo.
+
+    The tool's run waits for a model still loading (its session is created behind a lock); a
+    failure here is left to that run to report.
+    """
+    preload = tool.preload
+    if preload is None:
+        return None
+
+    def load() -> None:
+        try:
+            preload(params)
+        except Exception:
+            log.debug("preloading %s failed; its run will report it", tool.name, exc_info=True)
+
+    thread = threading.Thread(target=load, name=f"pixora-preload-{tool.name}", daemon=True)
+    thread.start()
+    return thread
+
+
 def _output_path(source: Path, output: Path, single_file: bool, fmt: str) -> Path:
     if single_file:
         return output
@@ -131,10 +156,12 @@ def run_batch(
         available, reason = chosen.availability()
         if not available:
             raise BatchError(f"{chosen.label} is not available: {reason}")
-        params = _resolve_image_params(chosen, chosen.validate(parse_params(raw_params)))
+        params = chosen.validate(parse_params(raw_params))
         files, missing = expand_inputs(inputs)
         if not files:
             raise BatchError("No photos found in " + ", ".join(inputs))
+        start_preload(chosen, params)  # the models load while the first photo is read and decoded
+        params = _resolve_image_params(chosen, params)
     except (BatchError, ToolError) as exc:
         print(f"error: {exc}", file=out)
         return 2

@@ -33,6 +33,7 @@ BENCH_CASE_MODULES: list[str] = [
     "pixora_ui.engine.bench_cases_part1",
     "pixora_ui.engine.bench_cases_part2",
     "pixora_ui.engine.bench_cases_style",
+    "pixora_ui.engine.bench_cases_cold",
 ]
 
 SIZES: dict[str, tuple[int, int]] = {"1 MP": (1155, 866), "12 MP": (4000, 3000)}
@@ -54,6 +55,9 @@ class BenchCase:
     # Untimed set-up on the same input before the warm-up (e.g. a cut-out whose mask is reused).
     prepare: Callable[[bytes], None] | None = None
     note: str = ""
+    # A case that measures itself from this process (e.g. fresh processes it starts, run after run):
+    # (size, repeats, photo) -> its rows. `run` is then unused.
+    measure: Callable[[str, int, str], list[Measurement]] | None = None
 
 
 @cache
@@ -122,10 +126,12 @@ def all_cases() -> list[tuple[str, BenchCase]]:
 class Measurement:
     label: str
     size: str
-    times: tuple[float, ...] = ()
+    times: tuple[float, ...] = ()  # seconds, or the values of `unit`
     peak_rss_mb: float = 0.0
     output_bytes: int = 0
     error: str = ""
+    target: float | None = None  # overrides the case's target for this row
+    unit: str = "s"
 
 
 def _measure(module_name: str, label: str, size: str, repeats: int, photo: str) -> Measurement:
@@ -178,15 +184,16 @@ def machine_description() -> str:
 
 
 def _row(case: BenchCase, m: Measurement) -> str:
-    target = case.targets.get(m.size)
-    target_text = f"<= {target:g} s" if target is not None else ""
+    target = m.target if m.target is not None else case.targets.get(m.size)
+    target_text = f"<= {target:g} {m.unit}".rstrip() if target is not None else ""
     if m.error:
         return f"| {m.label} | {m.size} | failed: {m.error} | | | | {target_text} | |"
     median = statistics.median(m.times)
     verdict = "" if target is None else ("yes" if median <= target else "NO")
+    rss = f"{m.peak_rss_mb:.0f}" if m.peak_rss_mb else ""
     return (
         f"| {m.label} | {m.size} | {median:.3f} | {min(m.times):.3f} | {max(m.times):.3f} | "
-        f"{m.peak_rss_mb:.0f} | {target_text} | {verdict} |"
+        f"{rss} | {target_text} | {verdict} |"
     )
 
 
@@ -222,9 +229,13 @@ def main(argv: list[str]) -> int:
             if not available:
                 print(f"| {case.label} | {size} | skipped: {reason} | | | | | |", flush=True)
                 continue
-            measurement = _measure_in_child(module_name, case.label, size, repeats, args.photo)
-            failed = failed or bool(measurement.error)
-            print(_row(case, measurement), flush=True)
+            if case.measure is not None:
+                rows = case.measure(size, repeats, args.photo)
+            else:
+                rows = [_measure_in_child(module_name, case.label, size, repeats, args.photo)]
+            for measurement in rows:
+                failed = failed or bool(measurement.error)
+                print(_row(case, measurement), flush=True)
     notes = [
         f"- {case.label}: {case.note}"
         for module_name, case in all_cases()

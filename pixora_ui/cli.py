@@ -1,176 +1,55 @@
-"""The command line behind `main.py`: serve, migrate, models, edit, generate, admin, bench."""
+"""The command line behind `main.py`: one module per command in `pixora_ui/commands/`.
+
+The parser is built from every command module (they import only argparse at the top); the chosen
+command's `run` then imports what that command needs, so `main.py edit` loads the engine and
+nothing of the web server.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import importlib
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from types import ModuleType
 
-from pixora_ui.settings import Settings, SettingsError, get_settings
+from pixora_ui.settings import SettingsError, get_settings
+
+# `main.py <name>` runs pixora_ui.commands.<name> (dashes become underscores); --help lists them in this order.
+COMMANDS: tuple[str, ...] = ("serve", "migrate", "models", "edit", "generate", "admin", "bench")
+
+
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(f"pixora_ui.commands.{name.replace('-', '_')}")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="main.py",
-        description="Pixora, the self-hosted AI image studio.",
-    )
+    parser = argparse.ArgumentParser(prog="main.py", description="Pixora, the self-hosted AI image studio.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-
-    serve = commands.add_parser("serve", help="start the studio (http://localhost:8080 by default)")
-    serve.add_argument("--host", help="interface to listen on (default: HOST or 0.0.0.0)")
-    serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8080)")
-
-    commands.add_parser("migrate", help="upgrade the database to the newest schema")
-
-    models = commands.add_parser("models", help="install or list the local AI models")
-    models_sub = models.add_subparsers(dest="models_command", metavar="ACTION")
-    models_sub.required = True
-    install = models_sub.add_parser("install", help="fetch, verify and install the model weights")
-    install.add_argument("names", nargs="*", help="only these models (default: all)")
-    models_sub.add_parser("list", help="show each model's name, size, license and status")
-
-    edit = commands.add_parser("edit", help="run a tool on photos, folders or globs")
-    edit.add_argument("inputs", nargs="+", metavar="PHOTO", help="files, folders or glob patterns")
-    edit.add_argument("--tool", required=True, help="tool name, e.g. remove-bg, upscale, prompt")
-    edit.add_argument("--mode", help="shortcut for --param mode=VALUE")
-    edit.add_argument("--param", action="append", default=[], metavar="K=V", help="a tool parameter (repeatable)")
-    edit.add_argument("-o", "--output", required=True, help="output file (one input) or folder")
-    edit.add_argument("--format", choices=("png", "jpeg", "webp"), help="output format (default: by tool)")
-    edit.add_argument("--skip-existing", action="store_true", help="skip inputs whose output exists")
-    edit.add_argument("--list-tools", action="store_true", help=argparse.SUPPRESS)
-
-    admin = commands.add_parser("admin", help="operator tasks: create users, set plans, make API keys")
-    admin_sub = admin.add_subparsers(dest="admin_command", metavar="ACTION")
-    admin_sub.required = True
-    create = admin_sub.add_parser("create-user", help="create a user with a password")
-    create.add_argument("email")
-    create.add_argument("--password", help="at least 10 characters (asked for when omitted)")
-    create.add_argument("--name", default="")
-    create.add_argument("--plan", default="free", choices=("free", "pro", "team"))
-    create.add_argument("--admin", action="store_true", help="make the user an administrator")
-    set_plan = admin_sub.add_parser("set-plan", help="change a user's plan (free, pro, team)")
-    set_plan.add_argument("email")
-    set_plan.add_argument("plan", choices=("free", "pro", "team"))
-    api_key = admin_sub.add_parser("create-api-key", help="make an API key for a user and print it once")
-    api_key.add_argument("email")
-    api_key.add_argument("--name", default="Command line", help="a name to tell the key apart (default: Command line)")
-
-    from pixora_ui.create_cli import add_parser as add_generate
-
-    add_generate(commands)
-
-    bench = commands.add_parser("bench", help="benchmark the local tools and print a table", add_help=False)
-    bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
+    for name in COMMANDS:
+        module = command_module(name)
+        sub = commands.add_parser(name, help=module.HELP, add_help=getattr(module, "ADD_HELP", True))
+        module.add_arguments(sub)
     return parser
 
 
-def _cmd_migrate(settings: Settings) -> int:
-    from db.migrate import upgrade
-
-    applied = upgrade(settings)
-    print("Database migrated to the newest schema." if applied else "Database schema is up to date.")
-    return 0
-
-
-def _cmd_models(settings: Settings, args: argparse.Namespace) -> int:
-    from pixora_ui.engine.models import model_statuses
-
-    if args.models_command == "list":
-        print(f"{'name':<22} {'size':>9}  {'status':<13} {'license':<16} used by")
-        for status in model_statuses(settings.models_dir):
-            size = f"{status.size / 1e6:.1f} MB" if status.size else "-"
-            state = "installed" if status.installed else "not installed"
-            print(f"{status.name:<22} {size:>9}  {state:<13} {status.license.split(' ')[0]:<16} {status.used_by}")
-        return 0
-    from pixora_ui.engine.installer import InstallError, install_models
-
-    try:
-        install_models(settings.models_dir, names=args.names or None, progress=print)
-    except InstallError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _cmd_edit(args: argparse.Namespace) -> int:
-    from pixora_ui.batch import run_batch
-
-    params = list(args.param)
-    if args.mode:
-        params.append(f"mode={args.mode}")
-    exit_code: int = run_batch(
-        inputs=args.inputs,
-        tool=args.tool,
-        raw_params=params,
-        output=Path(args.output),
-        output_format=args.format,
-        skip_existing=args.skip_existing,
-    )
-    return exit_code
-
-
-def _cmd_admin(args: argparse.Namespace) -> int:
-    from pixora_ui.auth import admin
-
-    try:
-        if args.admin_command == "create-user":
-            password = args.password
-            if not password:
-                import getpass
-
-                password = getpass.getpass("Password (at least 10 characters): ")
-            asyncio.run(
-                admin.create_user(
-                    email=args.email, password=password, name=args.name, plan=args.plan, is_admin=args.admin
-                )
-            )
-            print(f"Created {args.email.strip().lower()} on the {args.plan} plan.")
-        elif args.admin_command == "create-api-key":
-            secret = asyncio.run(admin.create_api_key(email=args.email, name=args.name))
-            print(secret)
-            print("Keep this key safe: it is shown only this once.", file=sys.stderr)
-        else:
-            asyncio.run(admin.set_plan(email=args.email, plan=args.plan))
-            print(f"{args.email.strip().lower()} is now on the {args.plan} plan.")
-    except admin.AdminError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def main(argv: Sequence[str], *, run_server: Callable[..., None]) -> int:
+def main(argv: Sequence[str], *, run_server: Callable[..., None] | None = None) -> int:
+    """Run one command; returns the exit status. `run_server` replaces the real server (tests)."""
     parser = _parser()
-    # The benchmark takes its own options (`main.py bench --repeats 5`); every other command is strict.
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "bench":
+    module = command_module(args.command)
+    if getattr(module, "PASS_THROUGH", False):
+        args.rest = [*extra, *args.rest]
+    elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         settings = get_settings()
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.command == "serve":
+    if args.command == "serve" and run_server is not None:
         run_server(settings, host=args.host, port=args.port)
         return 0
-    if args.command == "migrate":
-        return _cmd_migrate(settings)
-    if args.command == "models":
-        return _cmd_models(settings, args)
-    if args.command == "edit":
-        return _cmd_edit(args)
-    if args.command == "generate":
-        from pixora_ui.create_cli import run_generate
-
-        return run_generate(args)
-    if args.command == "admin":
-        from pixora_ui.logs import configure_logging
-
-        configure_logging(settings)
-        return _cmd_admin(args)
-    from pixora_ui.bench import main as bench_main
-
-    bench_exit: int = bench_main([*extra, *args.rest])
-    return bench_exit
+    exit_code: int = module.run(args, settings)
+    return exit_code

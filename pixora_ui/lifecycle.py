@@ -26,6 +26,29 @@ def _services() -> list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaita
 
 
 _migrated_urls: set[str] = set()  # databases this process upgraded before serving
+_tasks: set[asyncio.Task[None]] = set()
+LISTEN_WAIT_S = 30.0
+
+
+def _listening() -> bool | None:
+    """Whether uvicorn accepts connections yet; None when none serves this app (NiceGUI's simulated user)."""
+    from nicegui.server import Server
+
+    server = getattr(Server, "instance", None)
+    return None if server is None else bool(getattr(server, "started", False))
+
+
+async def _warm_up_once_serving() -> None:
+    """Start the model warm-up once the server listens: started earlier, its imports would hold the
+    GIL while the server still starts up and delay the first /healthz answer."""
+    from pixora_ui.engine.warmup import start_background_warm_up
+    from pixora_ui.providers.local import engine_executor
+
+    deadline = asyncio.get_running_loop().time() + LISTEN_WAIT_S
+    # uvicorn offers a flag, not an event; a server that never listens warms up after LISTEN_WAIT_S.
+    while _listening() is False and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    start_background_warm_up(engine_executor())
 
 
 def migrate_before_serving(settings: Settings) -> None:
@@ -50,6 +73,12 @@ async def startup() -> None:
     for feature in settings.features():
         if not feature.enabled:
             log.info("%s is off: %s", feature.name, feature.reason)
+    if settings.warm_up_models:
+        # The models load in the engine executor while the server already answers (/healthz shows
+        # the progress); the first edit then costs what a warm one does.
+        task = asyncio.create_task(_warm_up_once_serving(), name="pixora-warm-up")
+        _tasks.add(task)
+        task.add_done_callback(_tasks.discard)
     for start, _stop in _services():
         await start()
 
@@ -61,4 +90,8 @@ async def shutdown() -> None:
             await stop()
         except Exception:
             log.exception("error while stopping a service")
+    if get_settings().warm_up_models:
+        from pixora_ui.engine.warmup import reset_state
+
+        reset_state()  # the engine executor is gone; a server started again warms up again (cheaply)
     await dispose_engine()

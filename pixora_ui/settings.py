@@ -106,6 +106,7 @@ class Settings:
     remote_job_concurrency: int = 4
     job_timeout_s: int = 900
     engine_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
+    warm_up_models: bool = True
     jpeg_quality: int = 90
     # Transformation URLs (/ik/…) and converted downloads: disk cache size, computations at once,
     # and how long a request for an AI effect waits before answering 202 "still preparing".
@@ -323,6 +324,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         remote_job_concurrency=_int(e, "REMOTE_JOB_CONCURRENCY", 4),
         job_timeout_s=_int(e, "JOB_TIMEOUT_S", 900),
         engine_threads=_int(e, "ENGINE_THREADS", os.cpu_count() or 1),
+        warm_up_models=_bool(e, "WARM_UP_MODELS", True),
         jpeg_quality=_int(e, "JPEG_QUALITY", 90),
         transform_cache_mb=_int(e, "TRANSFORM_CACHE_MB", 2048),
         transform_concurrency=_int(e, "TRANSFORM_CONCURRENCY", 2),

@@ -33,6 +33,7 @@ BASE_ENV = {
     "AUTO_MIGRATE": "true",
     "BASE_URL": "http://localhost:8080",
     "SESSION_SECRET": "test-secret-" + "x" * 40,
+    "WARM_UP_MODELS": "false",  # every test's server would load ISNet; the warm-up tests switch it on
 }
 # Keys of optional integrations: tests switch them on explicitly.
 CLEARED = (

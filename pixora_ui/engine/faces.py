@@ -121,6 +121,11 @@ def detect_faces(image: ImageArray, *, threshold: float = 0.5) -> list[Face]:
     return faces
 
 
+def load() -> None:
+    """Create the session now without running it."""
+    _SESSION.get()
+
+
 def warm_up() -> bool:
     if not _SESSION.available()[0]:
         return False

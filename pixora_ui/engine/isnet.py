@@ -3,7 +3,8 @@
 `LazySession` is shared by every ONNX model of the engine (the face detector uses it too): the
 session is created on first use behind a lock, with full graph optimisation and
 `settings.engine_threads` intra-op threads, and reused by every thread afterwards (onnxruntime's
-`run` is thread-safe).
+`run` is thread-safe). The optimised graph is cached next to the model (`onnx_cache.py`), so only
+the first process on a machine pays for the fp32 conversion and the optimisation.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import onnxruntime as ort
 from isal import isal_zlib
 
 from pixora_ui.engine.models import get_model
-from pixora_ui.engine.onnx_fp32 import fp32_model_bytes
+from pixora_ui.engine.onnx_cache import Outcome, SessionSpec, load_session
+from pixora_ui.engine.onnx_fp32 import CONVERSION
 from pixora_ui.engine.registry import ImageArray, ToolUnavailable
 from pixora_ui.settings import get_settings
 
@@ -42,7 +44,8 @@ def release_free_memory() -> None:
 
 
 class LazySession:
-    """One onnxruntime session for one model file, created on first use."""
+    """One onnxruntime session for one model file, created on first use (from the cached optimised
+    graph when there is one, see `onnx_cache.py`)."""
 
     def __init__(
         self,
@@ -51,20 +54,36 @@ class LazySession:
         *,
         threads: int | None = None,
         prepare: Callable[[Path], bytes] | None = None,
+        prepare_tag: str = "",
     ) -> None:
         self.model_name = model_name
         self._prepare = prepare
+        self._prepare_tag = prepare_tag
         self.filename = filename
         self._threads = threads
         self._lock = threading.Lock()
         self._session: ort.InferenceSession | None = None
         self._path: Path | None = None
+        self.outcome: Outcome | None = None  # how the current session was obtained (built, reused, ...)
 
     def path(self) -> Path:
         return get_settings().models_dir / self.filename
 
     def available(self) -> tuple[bool, str]:
         return (True, "") if self.path().is_file() else (False, MISSING_MODELS)
+
+    def spec(self) -> SessionSpec:
+        return SessionSpec(
+            threads=self._threads or max(1, get_settings().engine_threads),
+            level="all",
+            # Idle workers sleep instead of spinning: the web server and other jobs share these cores.
+            config=(("session.intra_op.allow_spinning", "0"),),
+            prepare_tag=self._prepare_tag,
+            # The memory pattern pre-plans one block for every activation at once (ISNet: +600 MB
+            # peak); the arena alone recycles buffers within a run, and RELEASE_ARENA hands them
+            # back after it.
+            mem_pattern=False,
+        )
 
     def get(self) -> ort.InferenceSession:
         path = self.path()
@@ -77,25 +96,10 @@ class LazySession:
                     raise ToolUnavailable(
                         f"The {self.model_name} model is not installed; run python main.py models install."
                     )
-                options = ort.SessionOptions()
-                options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-                options.intra_op_num_threads = self._threads or max(1, get_settings().engine_threads)
-                options.inter_op_num_threads = 1
-                options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-                options.log_severity_level = 3  # warnings about unused initialisers are noise to users
-                # Idle workers sleep instead of spinning: the web server and other jobs share these cores.
-                options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-                # The memory pattern pre-plans one block for every activation at once (ISNet: +600 MB
-                # peak); the arena alone recycles buffers within a run, and RELEASE_ARENA hands them
-                # back after it.
-                options.enable_mem_pattern = False
-                if self._prepare is None:
-                    self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-                else:
-                    prepared = self._prepare(path)
-                    self._session = ort.InferenceSession(prepared, options, providers=["CPUExecutionProvider"])
-                    del prepared
-                    release_free_memory()  # the converted copies (~270 MB) would stay in the heap
+                self._session, self.outcome = load_session(
+                    path, self.spec(), prepare=self._prepare, fallback_folder=get_settings().data_dir / "model-cache"
+                )
+                release_free_memory()  # the cache file's bytes or the converted copies (~270 MB)
                 self._path = path
             return self._session
 
@@ -103,15 +107,31 @@ class LazySession:
         return self._session is not None
 
 
+def _fp32_output_only(path: Path) -> bytes:
+    from pixora_ui.engine.onnx_fp32 import fp32_model_bytes
+
+    return fp32_model_bytes(path, ("output",))
+
+
 _ISNET = LazySession(
     "background removal",
     get_model("isnet-medium").files[0].filename,
-    prepare=lambda path: fp32_model_bytes(path, ("output",)),
+    prepare=_fp32_output_only,
+    prepare_tag=f"{CONVERSION}; outputs=output",
 )
 
 
 def availability() -> tuple[bool, str]:
     return _ISNET.available()
+
+
+def load() -> None:
+    """Create the session now (from the cached graph when there is one) without running it."""
+    _ISNET.get()
+
+
+def preload(_params: dict[str, object]) -> None:
+    load()
 
 
 # ISNet's activations fill ~600 MB of arena at 1024 px. Keeping them between runs would save
@@ -207,6 +227,13 @@ def cached_subject_alpha(image: ImageArray) -> tuple[FloatArray, ImageArray] | N
     """The cached alpha for this image, or None (never runs the network)."""
     with _cache_lock:
         return _cache.get(image_key(image))
+
+
+def forget(image: ImageArray) -> None:
+    """Drop this image's mask from the cache, if it is there."""
+    key = image_key(image)
+    with _cache_lock:
+        _cache.pop(key, None)
 
 
 def clear_cache() -> None:

@@ -7,32 +7,44 @@ float-to-float casts gives the same alpha (max difference ~6e-5) about 10 % fast
 the outputs a caller asks for also lets onnxruntime drop the side heads that nobody reads.
 
 The installed file stays byte-for-byte what the registry served (its SHA-256 is checked); only
-the in-memory copy handed to onnxruntime is converted (~0.7 s, once per process).
+the in-memory copy handed to onnxruntime is converted (~0.7 s, once per model and machine: the
+optimised result is cached next to the model, see `onnx_cache.py`). `onnx` itself is imported only
+when a conversion runs (its import costs a cold process up to a second).
+
+CONVERSION names this conversion in the cache key: change it whenever the output of
+`fp32_model_bytes` changes, so no cache built from the old conversion is used.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
-from onnx import TensorProto, numpy_helper
 
-_FLOATS = (TensorProto.FLOAT16, TensorProto.FLOAT)
+if TYPE_CHECKING:
+    import onnx
+
+CONVERSION = "onnx_fp32 v1"
+_FLOAT16, _FLOAT = 10, 1  # onnx.TensorProto.FLOAT16 and FLOAT (fixed by the ONNX standard)
 
 
 def _widen(tensor: onnx.TensorProto) -> None:
-    if tensor.data_type == TensorProto.FLOAT16:
+    from onnx import numpy_helper
+
+    if tensor.data_type == _FLOAT16:
         widened = numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float32), tensor.name)
         tensor.CopyFrom(widened)
 
 
 def _is_float_cast(node: onnx.NodeProto) -> bool:
-    return node.op_type == "Cast" and any(a.name == "to" and a.i in _FLOATS for a in node.attribute)
+    return node.op_type == "Cast" and any(a.name == "to" and a.i in (_FLOAT16, _FLOAT) for a in node.attribute)
 
 
 def fp32_model_bytes(path: Path, outputs: tuple[str, ...]) -> bytes:
     """The model at `path` with fp16 weights widened to fp32, float casts removed, only `outputs` kept."""
+    import onnx
+
     model = onnx.load(str(path))
     graph = model.graph
     for initializer in graph.initializer:
@@ -71,7 +83,7 @@ def fp32_model_bytes(path: Path, outputs: tuple[str, ...]) -> bytes:
     graph.output.extend(wanted)
     del graph.value_info[:]  # shapes are inferred again by onnxruntime; stale fp16 types would clash
     for value in [*graph.input, *graph.output]:
-        if value.type.tensor_type.elem_type == TensorProto.FLOAT16:
-            value.type.tensor_type.elem_type = TensorProto.FLOAT
+        if value.type.tensor_type.elem_type == _FLOAT16:
+            value.type.tensor_type.elem_type = _FLOAT
     serialized: bytes = model.SerializeToString()
     return serialized

@@ -165,6 +165,11 @@ class Tool:
     # False for tools that make a new image from nothing (text-to-image): no input photo.
     takes_photo: bool = True
 
+    # Loads the models a run with these (validated) parameters needs, without running them, so a
+    # caller can overlap the loading with other work (the CLI decodes the first photo meanwhile).
+    # The tool's `run` must work without it: models still load on first use.
+    preload: Callable[[dict[str, Any]], None] | None = None
+
     def param(self, name: str) -> Param:
         for p in self.params:
             if p.name == name:

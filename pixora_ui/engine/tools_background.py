@@ -182,6 +182,7 @@ CHANGE_BG = Tool(
     costs_credit=True,
     icon="wallpaper",
     availability=isnet.availability,
+    preload=isnet.preload,
     seconds_per_mp=0.25,
 )
 

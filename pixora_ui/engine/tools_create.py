@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pixora_ui.engine.create_options import ASPECTS
 from pixora_ui.engine.registry import (
     Cancelled,
     ImageArray,
@@ -20,8 +21,6 @@ from pixora_ui.engine.registry import (
 )
 
 GENERATE_TOOL = "generate"
-ASPECTS: tuple[str, ...] = ("1:1", "4:3", "3:4", "16:9", "9:16")
-MAX_COUNT = 4
 NAME_PREFIX = "Created from: "
 
 

@@ -206,6 +206,13 @@ def _run(image: ImageArray, params: dict[str, Any], progress: Progress, cancelle
     )
 
 
+def _preload(params: dict[str, Any]) -> None:
+    """The model this focus uses, when installed (without it smart crop falls back to saliency)."""
+    engine = faces if params.get("focus") == "face" else isnet
+    if engine.availability()[0]:
+        engine.load()
+
+
 SMART_CROP = Tool(
     name="smart-crop",
     label="Smart crop",
@@ -237,6 +244,7 @@ SMART_CROP = Tool(
     costs_credit=True,
     icon="crop",
     seconds_per_mp=0.03,
+    preload=_preload,
 )
 
 TOOLS: list[Tool] = [SMART_CROP]

@@ -127,6 +127,7 @@ REMOVE_BG = Tool(
     costs_credit=True,
     icon="content_cut",
     availability=isnet.availability,
+    preload=isnet.preload,
     seconds_per_mp=0.2,
 )
 

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixora_ui.engine import expand as expand_mod
+from pixora_ui.engine import faces as face_detector
 from pixora_ui.engine import inpaint, isnet, retouch, upscale
 from pixora_ui.engine.interpret import Plan, PlanStep, interpret
 from pixora_ui.engine.registry import (
@@ -53,6 +54,11 @@ def _run_upscale(image: ImageArray, params: dict[str, Any], progress: Progress, 
 
 def _upscale_available() -> tuple[bool, str]:
     return upscale.available("quality")
+
+
+def _preload_faces(_params: dict[str, Any]) -> None:
+    if face_detector.availability()[0]:
+        face_detector.load()
 
 
 def _run_retouch(image: ImageArray, params: dict[str, Any], progress: Progress, cancelled: Cancelled) -> ToolResult:
@@ -251,6 +257,7 @@ TOOLS: list[Tool] = [
         costs_credit=True,
         icon="face_retouching_natural",
         seconds_per_mp=0.2,
+        preload=_preload_faces,
     ),
     Tool(
         name="denoise",

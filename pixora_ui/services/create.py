@@ -62,8 +62,8 @@ async def submit_generation(
     the reason otherwise. With fewer edits left than pictures asked, the pictures that fit are queued.
     """
     from db.session import session_scope
+    from pixora_ui.engine.create_options import MAX_COUNT
     from pixora_ui.engine.registry import ToolError
-    from pixora_ui.engine.tools_create import MAX_COUNT
     from pixora_ui.services import assets, jobs
     from pixora_ui.services.studio import LimitReachedError, StudioError, job_state
     from pixora_ui.services.usage import LimitReached

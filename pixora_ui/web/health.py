@@ -1,4 +1,4 @@
-"""GET /healthz: database, storage and model status; 503 when the database is unreachable."""
+"""GET /healthz: database, storage, model and model warm-up status; 503 when the database is unreachable."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from db.session import get_engine
 from pixora_ui import __version__
+from pixora_ui.engine.warmup import warm_up_state
 from pixora_ui.settings import get_settings
 
 
@@ -52,6 +53,9 @@ async def healthz() -> JSONResponse:
         "database": database,
         "storage": storage,
         "models": models,
+        # off / pending / running / ready / failed, per model, and how long it took: edits work
+        # throughout, the first one is simply slower until "ready".
+        "warm_up": warm_up_state().as_dict(),
     }
     return JSONResponse(body, status_code=200 if database["ok"] else 503, headers={"Cache-Control": "no-store"})
 

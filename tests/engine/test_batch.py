@@ -121,3 +121,63 @@ def test_cli_remove_bg_with_mode_and_background_image(photos: Path, tmp_path: Pa
     )
     assert code == 0, log
     assert Image.open(tmp_path / "bg" / "coffee.jpg").size == (600, 400)
+
+
+def test_models_load_in_a_thread_while_the_first_photo_is_decoded(
+    photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from pixora_ui import batch
+    from pixora_ui.engine.registry import Tool, ToolRegistry, ToolResult
+
+    decoding = threading.Event()
+    loaded = threading.Event()
+    seen: dict[str, object] = {}
+    real_read = batch._read
+
+    def read(path: Path) -> np.ndarray:
+        decoding.set()
+        return real_read(path)
+
+    def preload(params: dict[str, object]) -> None:
+        seen["thread"] = threading.current_thread().name
+        seen["params"] = params
+        # Waits for the decode of the first photo: a preload run before it, in the same thread, never sees it.
+        seen["overlapped"] = decoding.wait(timeout=60)
+        loaded.set()
+
+    def run_tool(image: np.ndarray, _params: dict[str, object], _progress: object, _cancelled: object) -> ToolResult:
+        seen["loaded before the run"] = loaded.wait(timeout=60)  # as a session lock would make it wait
+        return ToolResult(image=image)
+
+    registry = ToolRegistry()
+    registry.add(Tool(name="fake", label="Fake", group="adjust", description="", run=run_tool, preload=preload))
+    monkeypatch.setattr(batch, "get_registry", lambda: registry)
+    monkeypatch.setattr(batch, "_read", read)
+    code, log = run([str(photos / "coffee.jpg")], tmp_path / "out", tool="fake")
+    assert code == 0, log
+    assert seen["thread"] != threading.current_thread().name
+    assert seen["overlapped"] is True
+    assert seen["loaded before the run"] is True
+    assert seen["params"] == {}
+
+
+def test_a_failing_preload_leaves_the_error_to_the_run(
+    photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pixora_ui import batch
+    from pixora_ui.engine.registry import Tool, ToolError, ToolRegistry
+
+    def preload(_params: dict[str, object]) -> None:
+        raise RuntimeError("no model")
+
+    def run_tool(*_args: object) -> object:
+        raise ToolError("The model is not installed.")
+
+    registry = ToolRegistry()
+    registry.add(Tool(name="fake", label="Fake", group="adjust", description="", run=run_tool, preload=preload))  # type: ignore[arg-type]
+    monkeypatch.setattr(batch, "get_registry", lambda: registry)
+    code, log = run([str(photos / "coffee.jpg")], tmp_path / "out", tool="fake")
+    assert code == 1
+    assert "FAILED: The model is not installed." in log

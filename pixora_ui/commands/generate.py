@@ -8,15 +8,19 @@ import asyncio
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pixora_ui.engine.registry import ImageArray
-from pixora_ui.engine.tools_create import ASPECTS, GENERATE_TOOL, MAX_COUNT
+from pixora_ui.engine.create_options import ASPECTS, MAX_COUNT
 
+if TYPE_CHECKING:
+    from pixora_ui.engine.registry import ImageArray
+    from pixora_ui.settings import Settings
+
+HELP = "create pictures from a description (needs Gemini or ImageKit)"
 _IMAGE_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".webp": "webp"}
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    generate = commands.add_parser("generate", help="create pictures from a description (needs Gemini or ImageKit)")
+def add_arguments(generate: argparse.ArgumentParser) -> None:
     generate.add_argument("prompt", help='what to draw, e.g. "a red bicycle on a beach"')
     generate.add_argument("--aspect", choices=ASPECTS, default="1:1", help="shape of the picture (default 1:1)")
     generate.add_argument("--count", type=int, default=1, help=f"how many pictures, 1 to {MAX_COUNT} (default 1)")
@@ -36,6 +40,7 @@ async def _generate(prompt: str, aspect: str, provider_name: str | None) -> Imag
     import numpy as np
 
     from pixora_ui.engine.registry import never_cancelled, no_progress
+    from pixora_ui.engine.tools_create import GENERATE_TOOL
     from pixora_ui.providers import router
     from pixora_ui.providers.base import ProviderRequest
 
@@ -53,7 +58,7 @@ async def _generate(prompt: str, aspect: str, provider_name: str | None) -> Imag
     return result.image
 
 
-def run_generate(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from pixora_ui.engine import imageio
     from pixora_ui.engine.registry import ToolError
 

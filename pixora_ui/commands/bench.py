@@ -1,0 +1,24 @@
+"""`main.py bench [OPTIONS]`: benchmark the local tools (options: `main.py bench --help`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pixora_ui.settings import Settings
+
+HELP = "benchmark the local tools and print a table"
+PASS_THROUGH = True  # `main.py bench --repeats 5`: the benchmark parses its own options
+ADD_HELP = False
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from pixora_ui.bench import main as bench_main
+
+    exit_code: int = bench_main(list(args.rest))
+    return exit_code
