@@ -1,4 +1,4 @@
-"""The command line behind `main.py`: serve, migrate, models, edit, admin, bench."""
+"""The command line behind `main.py`: serve, worker, migrate, models, edit, admin, bench."""
 
 from __future__ import annotations
 
@@ -22,6 +22,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="start the studio (http://localhost:8080 by default)")
     serve.add_argument("--host", help="interface to listen on (default: HOST or 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8080)")
+
+    worker = commands.add_parser("worker", help="run a Celery worker (needs QUEUE_URL, the database and storage)")
+    worker.add_argument(
+        "--queues", default="cpu,gpu,remote", help="kinds of jobs to take: cpu, gpu, remote (default: all)"
+    )
+    worker.add_argument("--name", help="worker name shown in logs (default: random@host)")
 
     commands.add_parser("migrate", help="upgrade the database to the newest schema")
 
@@ -54,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     set_plan = admin_sub.add_parser("set-plan", help="change a user's plan (free, pro, team)")
     set_plan.add_argument("email")
     set_plan.add_argument("plan", choices=("free", "pro", "team"))
+    admin_jobs = admin_sub.add_parser("jobs", help="list, retry or cancel jobs")
+    jobs_sub = admin_jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
+    jobs_sub.required = True
+    jobs_list = jobs_sub.add_parser("list", help="the newest jobs, all users")
+    jobs_list.add_argument("--status", choices=("queued", "running", "succeeded", "failed", "cancelled"))
+    jobs_list.add_argument("--limit", type=int, default=50)
+    jobs_retry = jobs_sub.add_parser("retry", help="submit a failed or cancelled job again (as a new job)")
+    jobs_retry.add_argument("job_id")
+    jobs_cancel = jobs_sub.add_parser("cancel", help="cancel a queued or running job (credit refunded)")
+    jobs_cancel.add_argument("job_id")
 
     bench = commands.add_parser("bench", help="benchmark the local tools and print a table", add_help=False)
     bench.add_argument("rest", nargs=argparse.REMAINDER, help="options passed to the benchmark")
@@ -105,9 +121,53 @@ def _cmd_edit(args: argparse.Namespace) -> int:
     return exit_code
 
 
+async def _admin_jobs(args: argparse.Namespace) -> int:
+    from db.session import dispose_engine
+    from pixora_ui.services import job_admin, jobs
+
+    try:
+        if args.jobs_command == "list":
+            rows = await job_admin.list_jobs(status=args.status, limit=args.limit)
+            print(
+                f"{'job':<32} {'user':>6} {'tool':<16} {'status':<10} {'prog':>5} {'created (UTC)':<19} worker / error"
+            )
+            for row in rows:
+                detail = row.error or row.worker_id or ""
+                created = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+                print(
+                    f"{row.id:<32} {row.user_id:>6} {row.tool:<16} {row.status:<10} {row.progress:>5.0%} "
+                    f"{created:<19} {detail[:60]}"
+                )
+        elif args.jobs_command == "retry":
+            view = await job_admin.retry(args.job_id)
+            print(f"Queued {view.id} ({view.tool}) again for user {view.user_id}.")
+        else:
+            view = await job_admin.cancel(args.job_id)
+            print(f"Job {view.id}: {view.status} ({view.message}).")
+    except (jobs.JobError, jobs.ToolError, jobs.AssetNotFound, jobs.LimitReached) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await dispose_engine()
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from pixora_ui.workers import celery_worker
+
+    try:
+        kinds = celery_worker.parse_queues(args.queues)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return celery_worker.main(kinds, name=args.name)
+
+
 def _cmd_admin(args: argparse.Namespace) -> int:
     from pixora_ui.auth import admin
 
+    if args.admin_command == "jobs":
+        return asyncio.run(_admin_jobs(args))
     try:
         if args.admin_command == "create-user":
             password = args.password
@@ -144,6 +204,11 @@ def main(argv: Sequence[str], *, run_server: Callable[..., None]) -> int:
     if args.command == "serve":
         run_server(settings, host=args.host, port=args.port)
         return 0
+    if args.command == "worker":
+        from pixora_ui.logs import configure_logging
+
+        configure_logging(settings)
+        return _cmd_worker(args)
     if args.command == "migrate":
         return _cmd_migrate(settings)
     if args.command == "models":

@@ -14,7 +14,7 @@ from pixora_ui.settings import Settings, get_settings
 log = logging.getLogger("pixora")
 
 # Background services: each module exposes `async start()` and `async stop()`.
-SERVICE_MODULES: tuple[str, ...] = ("pixora_ui.services.runner",)
+SERVICE_MODULES: tuple[str, ...] = ("pixora_ui.workers.runner",)
 
 
 def _services() -> list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]]:

@@ -168,7 +168,8 @@ async def _loop_lag(photo: bytes, heavy: str) -> dict[str, float]:
     """In this process: the runner runs a 12 MP job while a probe measures how late the loop wakes."""
     from db.models import PLAN_PRO, User
     from db.session import dispose_engine, session_scope
-    from pixora_ui.services import assets, jobs, runner
+    from pixora_ui.services import assets, jobs
+    from pixora_ui.workers import runner
 
     async with session_scope() as session:
         user = User(email="lag@example.com", name="Lag", plan=PLAN_PRO, usage_limit=None)

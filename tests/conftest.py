@@ -33,6 +33,8 @@ BASE_ENV = {
     "AUTO_MIGRATE": "true",
     "BASE_URL": "http://localhost:8080",
     "SESSION_SECRET": "test-secret-" + "x" * 40,
+    # Jobs run inside the test process unless a test asks for worker processes (tests/workers/).
+    "ENGINE_WORKERS": "0",
 }
 # Keys of optional integrations: tests switch them on explicitly.
 CLEARED = (
@@ -53,6 +55,9 @@ CLEARED = (
     "GEMINI_BASE_URL",
     "SMTP_HOST",
     "PROVIDER_PREFERENCE",
+    "QUEUE_URL",
+    "JOB_LEASE_S",
+    "WORKER_MEMORY_MB",
 )
 
 

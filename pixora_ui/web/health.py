@@ -1,4 +1,5 @@
-"""GET /healthz: database, storage and model status; 503 when the database is unreachable."""
+"""GET /healthz: database, storage, models, engine workers (alive, busy, models loaded) and queue
+depth; 503 when the database is unreachable."""
 
 from __future__ import annotations
 
@@ -42,6 +43,26 @@ def _model_status() -> dict[str, Any]:
     return {status.name: status.installed for status in model_statuses(get_settings().models_dir)}
 
 
+async def _jobs_status(database_ok: bool) -> dict[str, Any]:
+    from pixora_ui.workers import runner
+
+    workers = runner.worker_status()
+    status: dict[str, Any] = {
+        "mode": runner.mode(),
+        "workers": workers,
+        "workers_alive": sum(1 for w in workers if w["alive"]),
+        "workers_busy": sum(1 for w in workers if w["busy"]),
+    }
+    if database_ok:
+        try:
+            async with asyncio.timeout(3):
+                status["queue_depth"] = await runner.queue_depth()
+        except Exception as exc:
+            status["queue_depth"] = None
+            status["error"] = type(exc).__name__
+    return status
+
+
 async def healthz() -> JSONResponse:
     database = await _database_status()
     # File-system checks go to a thread: a slow disk must not stall the event loop.
@@ -52,6 +73,7 @@ async def healthz() -> JSONResponse:
         "database": database,
         "storage": storage,
         "models": models,
+        "jobs": await _jobs_status(database["ok"]),
     }
     return JSONResponse(body, status_code=200 if database["ok"] else 503, headers={"Cache-Control": "no-store"})
 
