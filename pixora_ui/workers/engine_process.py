@@ -1,4 +1,5 @@
-"""One engine worker process: `python -m pixora_ui.workers.engine_process FD WORKER_ID LANE`.
+"""One engine worker process: `python -m pixora_ui.workers.engine_process FD WORKER_ID LANE`
+(LANE: `local` loads the local models at start; `remote` only calls ImageKit and Gemini).
 
 Started by the pool in `main.py serve` as a fresh interpreter (never a fork of the web process,
 whose threads and loaded runtimes must not be copied). It talks to the supervisor over the
@@ -19,6 +20,7 @@ import contextlib
 import importlib
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -125,6 +127,10 @@ def _lower_priority() -> None:
 
 def main(argv: list[str]) -> int:
     fd, worker_id = int(argv[0]), argv[1]
+    lane = argv[2] if len(argv) > 2 else "local"
+    # Ctrl-C in a terminal reaches the whole process group: the supervisor decides when a worker
+    # stops (it sends "stop"; a worker also stops when the supervisor's end of the pipe closes).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower_priority()
     from pixora_ui.logs import configure_logging
     from pixora_ui.settings import get_settings
@@ -139,7 +145,7 @@ def main(argv: list[str]) -> int:
     from pixora_ui.workers.warm import warm_models
 
     warm_registry()
-    loaded = warm_models() if settings.worker_warm_models else []
+    loaded = warm_models() if settings.worker_warm_models and lane == "local" else []
     worker = _Worker(connection, worker_id)
     worker.send(("ready", loaded))
     asyncio.run(worker.serve())

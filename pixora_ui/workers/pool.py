@@ -190,7 +190,7 @@ class WorkerPool:
         if "ENGINE_THREADS" not in os.environ:  # share the cores between the workers, not all to each
             env["ENGINE_THREADS"] = str(max(1, (os.cpu_count() or 1) // max(1, self.local_count)))
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "pixora_ui.workers.engine_process", str(child_socket.fileno()), worker_id],
+            [sys.executable, "-m", "pixora_ui.workers.engine_process", str(child_socket.fileno()), worker_id, lane],
             pass_fds=(child_socket.fileno(),),
             env=env,
             cwd=os.getcwd(),

@@ -4,6 +4,7 @@ mid-job; nothing is lost, stuck, charged twice or completed twice, and the queue
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -159,3 +160,70 @@ async def test_two_workers_share_the_jobs_and_a_killed_one_loses_nothing(
         assert client.llen(f"{celery_env}cpu") == 0
     finally:
         client.close()
+
+
+RABBIT_URL = os.environ.get("PIXORA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+async def test_rabbitmq_broker_with_redis_events_runs_jobs(
+    celery_env: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """QUEUE_URL=amqp://: the same worker and web code on RabbitMQ; events still travel over Redis."""
+    monkeypatch.setenv("QUEUE_URL", RABBIT_URL)
+    monkeypatch.setenv("EVENTS_URL", REDIS_URL)
+    reset_settings()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "NICEGUI"))}
+    env["PYTHONPATH"] = str(REPO)
+    with (tmp_path / "rabbit-worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, str(REPO / "main.py"), "worker", "--queues", "cpu"],
+            cwd=tmp_path,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    user_id = await make_user(limit=5)
+    photo = await upload_photo(user_id)
+    web = runner.Runner()
+    await web.start()
+    seen: list[JobView] = []
+    unsubscribe = jobs.subscribe(user_id, seen.append)
+    try:
+        ids = []
+        for index in range(3):
+            async with session_scope() as session:
+                view = await jobs.submit(
+                    session,
+                    user_id=user_id,
+                    asset_id=photo,
+                    tool="t-slow",
+                    params={"seconds": 0.3},
+                    idempotency_key=f"r{index}",
+                )
+            ids.append(view.id)
+        views = await _all_final(user_id, ids, timeout=180)
+    finally:
+        unsubscribe()
+        await web.stop()
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        _delete_rabbit_queues(celery_env)
+    assert [v.status for v in views] == ["succeeded"] * 3, (tmp_path / "rabbit-worker.log").read_text(errors="replace")
+    assert await usage_count(user_id) == 3
+    assert {v.id for v in seen if v.status == "succeeded"} == set(ids)  # completion reached this process
+
+
+def _delete_rabbit_queues(prefix: str) -> None:
+    from kombu import Connection
+
+    with Connection(RABBIT_URL) as connection:
+        for kind in ("cpu", "gpu", "remote"):
+            channel = connection.channel()  # a missing queue closes the channel: one per queue
+            with contextlib.suppress(Exception):
+                channel.queue_delete(f"{prefix}{kind}")
+            with contextlib.suppress(Exception):
+                channel.close()
