@@ -16,7 +16,7 @@ from types import ModuleType
 from pixora_ui.settings import SettingsError, get_settings
 
 # `main.py <name>` runs pixora_ui.commands.<name> (dashes become underscores); --help lists them in this order.
-COMMANDS: tuple[str, ...] = ("serve", "migrate", "models", "edit", "generate", "admin", "bench")
+COMMANDS: tuple[str, ...] = ("serve", "worker", "migrate", "models", "edit", "generate", "admin", "bench")
 
 
 def command_module(name: str) -> ModuleType:

@@ -14,7 +14,7 @@ from pixora_ui.settings import Settings, get_settings
 log = logging.getLogger("pixora")
 
 # Background services: each module exposes `async start()` and `async stop()`.
-SERVICE_MODULES: tuple[str, ...] = ("pixora_ui.services.runner", "pixora_ui.services.transforms")
+SERVICE_MODULES: tuple[str, ...] = ("pixora_ui.workers.runner", "pixora_ui.services.transforms")
 
 
 def _services() -> list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]]:
@@ -51,6 +51,11 @@ async def _warm_up_once_serving() -> None:
     start_background_warm_up(engine_executor())
 
 
+def _warms_up_here(settings: Settings) -> bool:
+    """Jobs run inside this process (no engine workers, no queue): then its models warm up here."""
+    return settings.warm_up_models and settings.engine_workers == 0 and not settings.queue_url
+
+
 def migrate_before_serving(settings: Settings) -> None:
     """Upgrade the schema before the server accepts a connection.
 
@@ -73,9 +78,10 @@ async def startup() -> None:
     for feature in settings.features():
         if not feature.enabled:
             log.info("%s is off: %s", feature.name, feature.reason)
-    if settings.warm_up_models:
+    if _warms_up_here(settings):
         # The models load in the engine executor while the server already answers (/healthz shows
-        # the progress); the first edit then costs what a warm one does.
+        # the progress); the first edit then costs what a warm one does. With engine workers (the
+        # default) no model runs in this process: each worker warms up itself.
         task = asyncio.create_task(_warm_up_once_serving(), name="pixora-warm-up")
         _tasks.add(task)
         task.add_done_callback(_tasks.discard)
@@ -90,7 +96,7 @@ async def shutdown() -> None:
             await stop()
         except Exception:
             log.exception("error while stopping a service")
-    if get_settings().warm_up_models:
+    if _warms_up_here(get_settings()):
         from pixora_ui.engine.warmup import reset_state
 
         reset_state()  # the engine executor is gone; a server started again warms up again (cheaply)

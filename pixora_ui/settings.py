@@ -62,6 +62,11 @@ def _default_local_concurrency() -> int:
     return 1 if (os.cpu_count() or 1) <= 4 else 2
 
 
+def _default_engine_workers() -> int:
+    # One warm worker process per two cores: each runs inference on every core it is given.
+    return max(1, min(4, (os.cpu_count() or 1) // 2))
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Feature:
     name: str
@@ -105,6 +110,14 @@ class Settings:
     local_job_concurrency: int = field(default_factory=_default_local_concurrency)
     remote_job_concurrency: int = 4
     job_timeout_s: int = 900
+    job_lease_s: int = 30
+    engine_workers: int = field(default_factory=_default_engine_workers)
+    worker_memory_mb: int = 6144
+    worker_warm_models: bool = True
+    queue_url: str = ""
+    queue_prefix: str = "pixora-"
+    gpu_queue: bool = False
+    events_url: str = ""
     engine_threads: int = field(default_factory=lambda: os.cpu_count() or 1)
     warm_up_models: bool = True
     jpeg_quality: int = 90
@@ -272,6 +285,24 @@ class Settings:
         if self.transform_concurrency < 1 or self.transform_cache_mb < 1:
             raise SettingsError("TRANSFORM_CONCURRENCY and TRANSFORM_CACHE_MB must be at least 1")
 
+        if self.job_lease_s < 2:
+            raise SettingsError("JOB_LEASE_S must be at least 2 seconds")
+        if self.engine_workers < 0:
+            raise SettingsError("ENGINE_WORKERS cannot be negative (0 runs jobs inside the web process)")
+        if self.worker_memory_mb < 256:
+            raise SettingsError("WORKER_MEMORY_MB must be at least 256")
+        if self.queue_url and not self.queue_url.startswith(("redis://", "rediss://", "amqp://", "amqps://")):
+            raise SettingsError("QUEUE_URL must be a redis:// or amqp:// URL")
+        if self.events_url and not self.events_url.startswith(("redis://", "rediss://")):
+            raise SettingsError("EVENTS_URL must be a redis:// URL")
+
+    @property
+    def event_bus_url(self) -> str:
+        """Redis for job events across processes: EVENTS_URL, or QUEUE_URL when that is Redis."""
+        if self.events_url:
+            return self.events_url
+        return self.queue_url if self.queue_url.startswith(("redis://", "rediss://")) else ""
+
 
 def _normalise_database_url(url: str) -> str:
     # Hosting platforms hand out postgres:// URLs; SQLAlchemy needs the driver spelled out.
@@ -323,6 +354,14 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         local_job_concurrency=_int(e, "LOCAL_JOB_CONCURRENCY", _default_local_concurrency()),
         remote_job_concurrency=_int(e, "REMOTE_JOB_CONCURRENCY", 4),
         job_timeout_s=_int(e, "JOB_TIMEOUT_S", 900),
+        job_lease_s=_int(e, "JOB_LEASE_S", 30),
+        engine_workers=_int(e, "ENGINE_WORKERS", _default_engine_workers()),
+        worker_memory_mb=_int(e, "WORKER_MEMORY_MB", 6144),
+        worker_warm_models=_bool(e, "WORKER_WARM_MODELS", True),
+        queue_url=_str(e, "QUEUE_URL"),
+        queue_prefix=_str(e, "QUEUE_PREFIX", "pixora-"),
+        gpu_queue=_bool(e, "GPU_QUEUE", False),
+        events_url=_str(e, "EVENTS_URL"),
         engine_threads=_int(e, "ENGINE_THREADS", os.cpu_count() or 1),
         warm_up_models=_bool(e, "WARM_UP_MODELS", True),
         jpeg_quality=_int(e, "JPEG_QUALITY", 90),

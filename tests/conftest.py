@@ -34,6 +34,8 @@ BASE_ENV = {
     "BASE_URL": "http://localhost:8080",
     "SESSION_SECRET": "test-secret-" + "x" * 40,
     "WARM_UP_MODELS": "false",  # every test's server would load ISNet; the warm-up tests switch it on
+    # Jobs run inside the test process unless a test asks for worker processes (tests/workers/).
+    "ENGINE_WORKERS": "0",
 }
 # Keys of optional integrations: tests switch them on explicitly.
 CLEARED = (
@@ -54,6 +56,9 @@ CLEARED = (
     "GEMINI_BASE_URL",
     "SMTP_HOST",
     "PROVIDER_PREFERENCE",
+    "QUEUE_URL",
+    "JOB_LEASE_S",
+    "WORKER_MEMORY_MB",
 )
 
 

@@ -48,8 +48,8 @@ async def test_healthz_is_503_when_the_database_is_unreachable(user: User, monke
     import asyncio
 
     from db import session as db_session
-    from pixora_ui.services import runner
     from pixora_ui.settings import reset_settings
+    from pixora_ui.workers import runner
 
     await user.open("/")
     for _ in range(200):  # start-up (migrations, job recovery) runs in the background: let it finish

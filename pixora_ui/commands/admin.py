@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pixora_ui.settings import Settings
 
-HELP = "operator tasks: create users, set plans, make API keys"
+HELP = "operator tasks: create users, set plans, make API keys, list, retry or cancel jobs"
 
 
 def _add_create_user(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,11 +72,63 @@ def _create_api_key(args: argparse.Namespace) -> None:
     print("Keep this key safe: it is shown only this once.", file=sys.stderr)
 
 
+def _add_jobs(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    admin_jobs = actions.add_parser("jobs", help="list, retry or cancel jobs")
+    jobs_sub = admin_jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
+    jobs_sub.required = True
+    jobs_list = jobs_sub.add_parser("list", help="the newest jobs, all users")
+    jobs_list.add_argument("--status", choices=("queued", "running", "succeeded", "failed", "cancelled"))
+    jobs_list.add_argument("--limit", type=int, default=50)
+    jobs_retry = jobs_sub.add_parser("retry", help="submit a failed or cancelled job again (as a new job)")
+    jobs_retry.add_argument("job_id")
+    jobs_cancel = jobs_sub.add_parser("cancel", help="cancel a queued or running job (credit refunded)")
+    jobs_cancel.add_argument("job_id")
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    import asyncio
+
+    return asyncio.run(_admin_jobs(args))
+
+
+async def _admin_jobs(args: argparse.Namespace) -> int:
+    from db.session import dispose_engine
+    from pixora_ui.services import job_admin, jobs
+
+    try:
+        if args.jobs_command == "list":
+            rows = await job_admin.list_jobs(status=args.status, limit=args.limit)
+            print(
+                f"{'job':<32} {'user':>6} {'tool':<16} {'status':<10} {'prog':>5} {'created (UTC)':<19} worker / error"
+            )
+            for row in rows:
+                detail = row.error or row.worker_id or ""
+                created = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+                print(
+                    f"{row.id:<32} {row.user_id:>6} {row.tool:<16} {row.status:<10} {row.progress:>5.0%} "
+                    f"{created:<19} {detail[:60]}"
+                )
+        elif args.jobs_command == "retry":
+            view = await job_admin.retry(args.job_id)
+            print(f"Queued {view.id} ({view.tool}) again for user {view.user_id}.")
+        else:
+            view = await job_admin.cancel(args.job_id)
+            print(f"Job {view.id}: {view.status} ({view.message}).")
+    except (jobs.JobError, jobs.ToolError, jobs.AssetNotFound, jobs.LimitReached) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await dispose_engine()
+    return 0
+
+
 ParserAdder = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
-ACTIONS: dict[str, tuple[ParserAdder, Callable[[argparse.Namespace], None]]] = {
+# A handler may return an exit status; None means success.
+ACTIONS: dict[str, tuple[ParserAdder, Callable[[argparse.Namespace], int | None]]] = {
     "create-user": (_add_create_user, _create_user),
     "set-plan": (_add_set_plan, _set_plan),
     "create-api-key": (_add_create_api_key, _create_api_key),
+    "jobs": (_add_jobs, _jobs),
 }
 
 
@@ -93,8 +145,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     configure_logging(settings)
     try:
-        ACTIONS[args.admin_command][1](args)
+        status = ACTIONS[args.admin_command][1](args)
     except admin.AdminError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return 0
+    return status or 0

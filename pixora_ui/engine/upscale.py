@@ -130,12 +130,23 @@ class _Net:
         self._mat = ncnn.Mat
 
     def run(self, x: FloatArray, *, input_blob: str = "data", output_blob: str = "output") -> FloatArray:
-        ex = self.net.create_extractor()
-        ex.input(input_blob, self._mat(np.ascontiguousarray(x, dtype=np.float32)))
-        ret, out = ex.extract(output_blob)
-        if ret != 0:
-            raise ToolError("The upscaler failed on this image.")
-        return np.array(out, dtype=np.float32, copy=True)
+        # ncnn.Mat(array) shares the array's memory and ncnn reads it during extract(), so the array,
+        # the Mat and the extractor are all held by names until the output has been copied out. (A
+        # temporary `ncnn.Mat(np.ascontiguousarray(x))` was freed before ncnn read it: a segfault.)
+        pixels = np.ascontiguousarray(x, dtype=np.float32)
+        mat_in = self._mat(pixels)
+        extractor = self.net.create_extractor()
+        try:
+            extractor.input(input_blob, mat_in)
+            ret, mat_out = extractor.extract(output_blob)
+            if ret != 0:
+                raise ToolError("The upscaler failed on this image.")
+            result = np.array(mat_out, dtype=np.float32, copy=True)
+            del mat_out
+        finally:
+            del extractor
+        del mat_in, pixels  # only now: ncnn no longer reads the input
+        return result
 
 
 _NETS: dict[tuple[str, str, int, bool, bool], _Net] = {}

@@ -79,9 +79,9 @@ def shutdown_engine_executor() -> None:
 
 
 def _tool(name: str) -> Tool | None:
-    from pixora_ui.services.jobs import registry
+    from pixora_ui.engine import tools
 
-    reg = registry()
+    reg = tools.get_registry()  # looked up on each call: tests swap the registry
     return reg.get(name) if name in reg else None
 
 

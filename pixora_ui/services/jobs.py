@@ -1,4 +1,8 @@
-"""Jobs: every AI or basic edit is a job, submitted here and run by `services.runner`.
+"""Jobs: every AI or basic edit is a job, submitted here and run by a worker.
+
+The pipeline runs one way: submit (credit reserved, job row `queued`) -> `job_queue.enqueue` ->
+a worker claims the row and runs the tool (`services.job_execution`) -> result stored and job
+finished in one transaction -> `job_events.publish` -> the page.
 
 API (all take the caller's AsyncSession first; none commits - use `async with session_scope()`):
 
@@ -7,7 +11,7 @@ API (all take the caller's AsyncSession first; none commits - use `async with se
         resolves kind-"image" parameters to the user's own assets (AssetNotFound otherwise), picks
         the provider (providers.router.choose; ToolUnavailable when none can run it), reserves one
         credit for tools that cost one and users with a limit (LimitReached at the limit), stores a
-        `queued` job and returns at once. The runner starts it after the caller commits.
+        `queued` job and returns at once. It is enqueued after the caller commits.
         The same idempotency key twice (double click, retry) returns the same job and charges once,
         even when both requests race: the key is unique per user in the database.
     cancel(session, *, user_id, job_id) -> JobView
@@ -18,8 +22,10 @@ API (all take the caller's AsyncSession first; none commits - use `async with se
     queue_position(session, *, job_id) -> int | None          1 = next to run; None when not queued
     subscribe(key, callback) -> unsubscribe                   key: a job id (str) or a user id (int);
         callback(JobView) is called on the event loop for every change (may be async). Re-exported
-        from services.runner.
+        from services.job_events.
     wait_for(job_id, *, user_id, timeout) -> JobView          until the job is final or the timeout
+    finish(session, *, job_id, status, ...) -> JobView | None  final state once; credit kept or refunded
+    recover_expired_leases(session, *, lease_s) -> list[JobView]   fail + refund jobs whose worker is gone
 
 JobView is plain data (never an ORM object): safe to keep in a page and to push to it.
 Errors carry messages that are safe to show to users.
@@ -29,33 +35,43 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import (
+    CREDIT_KEPT,
     CREDIT_NONE,
     CREDIT_REFUNDED,
     CREDIT_RESERVED,
     JOB_CANCELLED,
-    JOB_FINAL_STATES,
+    JOB_FAILED,
     JOB_QUEUED,
     JOB_RUNNING,
+    JOB_SUCCEEDED,
     Asset,
     Job,
-    as_utc,
     new_id,
     utcnow,
 )
-from pixora_ui.engine.registry import ParamError, Tool, ToolError, ToolRegistry
-from pixora_ui.services import usage
+from pixora_ui.engine.registry import ParamError, Tool, ToolError
+from pixora_ui.services import job_events, job_queue, usage
 from pixora_ui.services.assets import AssetNotFound
+from pixora_ui.services.job_views import (
+    JobError,
+    JobNotFound,
+    JobView,
+    estimate_seconds,
+    queue_position,
+    registry,
+    to_view,
+    view_of,
+)
 from pixora_ui.services.usage import LimitReached
 
 __all__ = [
@@ -67,144 +83,24 @@ __all__ = [
     "ParamError",
     "ToolError",
     "cancel",
+    "estimate_seconds",
     "find_by_key",
     "get_job",
     "list_recent",
     "queue_position",
+    "recover_expired_leases",
     "registry",
     "submit",
     "subscribe",
+    "to_view",
+    "view_of",
     "wait_for",
 ]
 
+LEASE_LOST_MESSAGE = "The worker running this edit stopped before it finished (a crash or a restart)."
+
 REFUND_NOTE = "Your credit was refunded."
 _IDEMPOTENCY_MAX = 100
-
-
-class JobError(Exception):
-    """Base of job errors; the message is safe to show."""
-
-
-class JobNotFound(JobError):
-    def __init__(self) -> None:
-        super().__init__("That job was not found.")
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class JobView:
-    id: str
-    user_id: int
-    tool: str
-    tool_label: str
-    status: str  # queued | running | succeeded | failed | cancelled
-    progress: float  # 0..1
-    message: str  # short progress text ("Removing background…")
-    error: str | None  # safe to show; says when the credit was refunded
-    eta_seconds: float | None
-    queue_position: int | None  # 1 = next to run; None unless queued
-    result_asset_id: str | None
-    input_asset_id: str | None
-    credit_state: str  # none | reserved | kept | refunded
-    provider: str
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    params: dict[str, Any] | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status in JOB_FINAL_STATES
-
-    @property
-    def credit_refunded(self) -> bool:
-        return self.credit_state == CREDIT_REFUNDED
-
-
-def registry() -> ToolRegistry:
-    """The tool registry (looked up on each call so tests can swap `engine.tools.get_registry`)."""
-    from pixora_ui.engine import tools
-
-    return tools.get_registry()
-
-
-def _tool_or_none(name: str) -> Tool | None:
-    reg = registry()
-    return reg.get(name) if name in reg else None
-
-
-def estimate_seconds(tool_name: str, megapixels: float | None) -> float | None:
-    tool = _tool_or_none(tool_name)
-    if tool is None or megapixels is None:
-        return None
-    return max(1.0, tool.seconds_per_mp * megapixels)
-
-
-def to_view(
-    job: Job,
-    *,
-    queue_position: int | None = None,
-    megapixels: float | None = None,
-    progress: float | None = None,
-    message: str | None = None,
-) -> JobView:
-    tool = _tool_or_none(job.tool)
-    current = job.progress if progress is None else progress
-    eta: float | None = None
-    started = as_utc(job.started_at)
-    if job.status == JOB_RUNNING and started is not None:
-        elapsed = (datetime.now(UTC) - started).total_seconds()
-        if current >= 0.05:
-            eta = max(0.0, elapsed * (1.0 - current) / current)
-        else:
-            estimate = estimate_seconds(job.tool, megapixels)
-            eta = None if estimate is None else max(0.0, estimate - elapsed)
-    elif job.status == JOB_QUEUED:
-        eta = estimate_seconds(job.tool, megapixels)
-    created = as_utc(job.created_at)
-    assert created is not None
-    return JobView(
-        id=job.id,
-        user_id=job.user_id,
-        tool=job.tool,
-        tool_label=tool.label if tool else job.tool,
-        status=job.status,
-        progress=float(current),
-        message=job.message if message is None else message,
-        error=job.error,
-        eta_seconds=None if eta is None else round(eta, 1),
-        queue_position=queue_position if job.status == JOB_QUEUED else None,
-        result_asset_id=job.result_asset_id,
-        input_asset_id=job.input_asset_id,
-        credit_state=job.credit_state,
-        provider=job.provider,
-        created_at=created,
-        started_at=started,
-        finished_at=as_utc(job.finished_at),
-        params=dict(job.params or {}),
-    )
-
-
-async def queue_position(session: AsyncSession, *, job_id: str) -> int | None:
-    """1-based place in the queue among queued jobs (all users), or None when not queued."""
-    row = (await session.execute(select(Job.status, Job.created_at).where(Job.id == job_id))).one_or_none()
-    if row is None or row.status != JOB_QUEUED:
-        return None
-    ahead = await session.scalar(
-        select(func.count()).select_from(Job).where(Job.status == JOB_QUEUED, Job.created_at < row.created_at)
-    )
-    return int(ahead or 0) + 1
-
-
-async def _input_megapixels(session: AsyncSession, asset_id: str | None) -> float | None:
-    if not asset_id:
-        return None
-    row = (await session.execute(select(Asset.width, Asset.height).where(Asset.id == asset_id))).one_or_none()
-    return None if row is None else row.width * row.height / 1_000_000
-
-
-async def view_of(session: AsyncSession, job: Job) -> JobView:
-    position = await queue_position(session, job_id=job.id) if job.status == JOB_QUEUED else None
-    return to_view(job, queue_position=position, megapixels=await _input_megapixels(session, job.input_asset_id))
 
 
 async def _owned_job(session: AsyncSession, *, user_id: int, job_id: str) -> Job:
@@ -358,16 +254,12 @@ def _after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
 
 
 def _announce(view: JobView) -> None:
-    from pixora_ui.services import runner
-
-    runner.publish(view)
-    runner.wake()
+    job_events.publish(view)
+    job_queue.enqueue(job_queue.Ready(job_id=view.id, tool=view.tool, provider=view.provider))
 
 
 async def cancel(session: AsyncSession, *, user_id: int, job_id: str) -> JobView:
     """Cancel a job: at once when queued (credit refunded), or ask the running tool to stop."""
-    from pixora_ui.services import runner
-
     job = await _owned_job(session, user_id=user_id, job_id=job_id)
     if job.status == JOB_QUEUED:
         finished = await finish(
@@ -379,7 +271,7 @@ async def cancel(session: AsyncSession, *, user_id: int, job_id: str) -> JobView
             from_states=(JOB_QUEUED,),
         )
         if finished is not None:
-            _after_commit(session, lambda: runner.publish(finished))
+            _after_commit(session, lambda: job_events.publish(finished))
             return finished
         job = await _owned_job(session, user_id=user_id, job_id=job_id)
     if job.status == JOB_RUNNING and not job.cancel_requested:
@@ -387,9 +279,14 @@ async def cancel(session: AsyncSession, *, user_id: int, job_id: str) -> JobView
         job.message = "Cancelling…"
         await session.flush()
         view = await view_of(session, job)
-        _after_commit(session, lambda: runner.request_cancel(job_id))
+        _after_commit(session, lambda: _cancel_requested(view))
         return view
     return await view_of(session, job)
+
+
+def _cancel_requested(view: JobView) -> None:
+    job_events.publish(view)
+    job_queue.request_cancel(view.id)
 
 
 async def finish(
@@ -401,17 +298,24 @@ async def finish(
     message: str,
     result_asset_id: str | None = None,
     from_states: tuple[str, ...] = (JOB_QUEUED, JOB_RUNNING),
+    lease_expired_by: datetime | None = None,
+    held_by: str | None = None,
 ) -> JobView | None:
     """Move a job to a final state exactly once, and settle its credit: kept on success, refunded
-    otherwise. Returns None when the job was already final (someone else finished it)."""
-    from sqlalchemy import CursorResult, update
+    otherwise. Returns None when the job was already final (someone else finished it).
 
-    from db.models import CREDIT_KEPT, JOB_SUCCEEDED
-
+    `lease_expired_by`: only when the job's lease ended before this time (recovery), so a worker
+    whose heartbeat renewed the lease meanwhile keeps its job. `held_by`: only while that worker
+    holds it (the supervisor ending the job of a worker that died)."""
     succeeded = status == JOB_SUCCEEDED
+    conditions = [Job.id == job_id, Job.status.in_(from_states)]
+    if lease_expired_by is not None:
+        conditions.append(or_(Job.lease_until.is_(None), Job.lease_until < lease_expired_by))
+    if held_by is not None:
+        conditions.append(Job.worker_id == held_by)
     result = await session.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status.in_(from_states))
+        .where(*conditions)
         .values(
             status=status,
             error=error,
@@ -419,6 +323,7 @@ async def finish(
             result_asset_id=result_asset_id,
             finished_at=utcnow(),
             progress=1.0 if succeeded else Job.progress,
+            lease_until=None,
         )
         .execution_options(synchronize_session=False)
     )
@@ -444,15 +349,53 @@ async def finish(
     return to_view(job)
 
 
+async def queued_count(session: AsyncSession) -> int:
+    """How many jobs wait for a worker (all users)."""
+    return int(await session.scalar(select(func.count()).select_from(Job).where(Job.status == JOB_QUEUED)) or 0)
+
+
+async def expired_leases(session: AsyncSession, *, now: datetime, lease_s: float) -> list[str]:
+    """Running jobs whose worker stopped renewing the lease (a row from before leases existed has
+    none: it counts as expired once it has run longer than one lease)."""
+    rows = await session.scalars(
+        select(Job.id).where(
+            Job.status == JOB_RUNNING,
+            or_(
+                Job.lease_until < now,
+                (Job.lease_until.is_(None)) & (Job.started_at < now - timedelta(seconds=lease_s)),
+            ),
+        )
+    )
+    return list(rows.all())
+
+
+async def recover_expired_leases(session: AsyncSession, *, lease_s: float) -> list[JobView]:
+    """Fail (credit refunded) every running job whose lease expired; never one with a live lease.
+
+    A job whose worker died is not re-run: it may be what killed the worker.
+    """
+    now = utcnow()
+    recovered: list[JobView] = []
+    for job_id in await expired_leases(session, now=now, lease_s=lease_s):
+        view = await finish(
+            session,
+            job_id=job_id,
+            status=JOB_FAILED,
+            error=LEASE_LOST_MESSAGE,
+            message="Failed",
+            from_states=(JOB_RUNNING,),
+            lease_expired_by=now,
+        )
+        if view is not None:
+            recovered.append(view)
+    return recovered
+
+
 def subscribe(key: str | int, callback: Callable[[JobView], Awaitable[None] | None]) -> Callable[[], None]:
     """Get every change of a job (key = job id) or of all of a user's jobs (key = user id)."""
-    from pixora_ui.services import runner
-
-    return runner.subscribe(key, callback)
+    return job_events.subscribe(key, callback)
 
 
 async def wait_for(job_id: str, *, user_id: int, timeout: float) -> JobView:  # noqa: ASYNC109 - returns the latest state at the deadline instead of raising
     """Wait until the job is final (or `timeout` seconds pass) and return its latest state."""
-    from pixora_ui.services import runner
-
-    return await runner.wait_for(job_id, user_id=user_id, timeout=timeout)
+    return await job_events.wait_for(job_id, user_id=user_id, timeout=timeout)

@@ -1,4 +1,5 @@
-"""GET /healthz: database, storage, model and model warm-up status; 503 when the database is unreachable."""
+"""GET /healthz: database, storage, models, the model warm-up, engine workers (alive, busy, models
+loaded) and queue depth; 503 when the database is unreachable."""
 
 from __future__ import annotations
 
@@ -43,6 +44,26 @@ def _model_status() -> dict[str, Any]:
     return {status.name: status.installed for status in model_statuses(get_settings().models_dir)}
 
 
+async def _jobs_status(database_ok: bool) -> dict[str, Any]:
+    from pixora_ui.workers import runner
+
+    workers = runner.worker_status()
+    status: dict[str, Any] = {
+        "mode": runner.mode(),
+        "workers": workers,
+        "workers_alive": sum(1 for w in workers if w["alive"]),
+        "workers_busy": sum(1 for w in workers if w["busy"]),
+    }
+    if database_ok:
+        try:
+            async with asyncio.timeout(3):
+                status["queue_depth"] = await runner.queue_depth()
+        except Exception as exc:
+            status["queue_depth"] = None
+            status["error"] = type(exc).__name__
+    return status
+
+
 async def healthz() -> JSONResponse:
     database = await _database_status()
     # File-system checks go to a thread: a slow disk must not stall the event loop.
@@ -56,6 +77,7 @@ async def healthz() -> JSONResponse:
         # off / pending / running / ready / failed, per model, and how long it took: edits work
         # throughout, the first one is simply slower until "ready".
         "warm_up": warm_up_state().as_dict(),
+        "jobs": await _jobs_status(database["ok"]),
     }
     return JSONResponse(body, status_code=200 if database["ok"] else 503, headers={"Cache-Control": "no-store"})
 

@@ -167,7 +167,7 @@ async def upload_photo(user_id: int, data: bytes | None = None, name: str = "ast
 
 @pytest.fixture
 async def running_runner(test_registry: ToolRegistry) -> AsyncIterator[None]:
-    from pixora_ui.services import runner
+    from pixora_ui.workers import runner
 
     await runner.start()
     yield

@@ -1,11 +1,14 @@
-"""Runs the job runner in a separate process so a test can kill it mid-job (a simulated crash).
+"""Runs a job runner (ENGINE_WORKERS=0: jobs inside it) in a separate process, as a second web
+instance would, so a test can restart another instance beside it or kill this one mid-job.
 
-Usage: python -m tests.jobs.crash_worker JOB_ID  - prints RUNNING once the job is running, then waits.
+Usage: python -m tests.jobs.crash_worker JOB_ID  - prints RUNNING once the job is running, then
+waits; on SIGTERM it stops its runner cleanly (its job fails with a refund) and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 
 
@@ -13,11 +16,13 @@ async def main(job_id: str) -> None:
     from db.models import Job
     from db.session import session_scope
     from pixora_ui.engine import tools
-    from pixora_ui.services import runner
+    from pixora_ui.workers import runner
     from tests.jobs.conftest import build_test_registry
 
     registry = build_test_registry()
     tools.get_registry = lambda: registry  # type: ignore[assignment]
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await runner.start()
     while True:
         async with session_scope() as session:
@@ -26,7 +31,8 @@ async def main(job_id: str) -> None:
                 break
         await asyncio.sleep(0.05)
     print("RUNNING", flush=True)
-    await asyncio.sleep(3600)
+    await stop.wait()
+    await runner.stop()
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from db.models import Asset
 from db.session import session_scope
 from pixora_ui.engine.registry import ToolRegistry
-from pixora_ui.services import assets, jobs, runner
+from pixora_ui.services import assets, jobs
 from pixora_ui.settings import get_settings, reset_settings
 from pixora_ui.storage.local import LocalStorage
+from pixora_ui.workers import runner
 from tests.jobs.conftest import make_user, upload_photo, usage_count
 
 

@@ -156,8 +156,8 @@ async def test_cancel_running_and_queued_jobs_refund(any_db: str) -> None:
 
 
 async def test_timeout_fails_and_refunds(monkeypatch: pytest.MonkeyPatch, test_registry: ToolRegistry) -> None:
-    from pixora_ui.services import runner
     from pixora_ui.settings import reset_settings
+    from pixora_ui.workers import runner
 
     monkeypatch.setenv("JOB_TIMEOUT_S", "1")
     reset_settings()
@@ -175,8 +175,8 @@ async def test_timeout_fails_and_refunds(monkeypatch: pytest.MonkeyPatch, test_r
 
 
 async def test_local_concurrency_is_bounded(monkeypatch: pytest.MonkeyPatch, test_registry: ToolRegistry) -> None:
-    from pixora_ui.services import runner
     from pixora_ui.settings import reset_settings
+    from pixora_ui.workers import runner
 
     monkeypatch.setenv("LOCAL_JOB_CONCURRENCY", "1")
     reset_settings()

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 
 from db.session import session_scope
-from pixora_ui.services import assets, jobs, runner
+from pixora_ui.services import assets, jobs
+from pixora_ui.workers import runner
 from tests.jobs.conftest import make_user, upload_photo, usage_count
 
 pytestmark = pytest.mark.models

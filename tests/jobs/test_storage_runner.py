@@ -11,8 +11,9 @@ from sqlalchemy import update
 
 from db.models import Job, utcnow
 from db.session import session_scope
-from pixora_ui.services import jobs, runner
+from pixora_ui.services import jobs
 from pixora_ui.storage.local import LocalStorage
+from pixora_ui.workers import runner
 from tests.jobs.conftest import make_user, upload_photo, usage_count
 
 
@@ -35,7 +36,7 @@ async def test_local_storage_is_atomic_content_addressed_and_confined(tmp_path: 
 
 
 @pytest.mark.usefixtures("test_registry")
-async def test_watchdog_ends_a_job_running_far_too_long(any_db: str) -> None:
+async def test_recovery_ends_a_job_whose_worker_vanished_without_a_lease(any_db: str) -> None:
     user_id = await make_user()
     photo = await upload_photo(user_id)
     async with session_scope() as session:
@@ -45,10 +46,9 @@ async def test_watchdog_ends_a_job_running_far_too_long(any_db: str) -> None:
         await session.execute(
             update(Job).where(Job.id == view.id).values(status="running", started_at=utcnow() - timedelta(hours=2))
         )
-    worker = runner.Runner()
-    await worker._maintenance()
+    assert await runner.recover_expired() == 1
     async with session_scope() as session:
         after = await jobs.get_job(session, user_id=user_id, job_id=view.id)
     assert after.status == "failed" and after.credit_state == "refunded"
-    assert after.error and "longer than" in after.error
+    assert after.error and "worker running this edit stopped" in after.error
     assert await usage_count(user_id) == 0

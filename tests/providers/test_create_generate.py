@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 async def runner() -> AsyncIterator[None]:
-    from pixora_ui.services import runner as job_runner
+    from pixora_ui.workers import runner as job_runner
 
     await job_runner.start()
     yield
@@ -167,7 +167,7 @@ def test_cli_generate_writes_pictures_and_says_what_is_missing(tmp_path: Path) -
 
 @pytest.fixture
 async def ik_runner(imagekit: ImageKitFake) -> AsyncIterator[ImageKitFake]:
-    from pixora_ui.services import runner as job_runner
+    from pixora_ui.workers import runner as job_runner
 
     await job_runner.start()
     yield imagekit

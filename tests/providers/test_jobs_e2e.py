@@ -80,7 +80,7 @@ def e2e_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
 
 @pytest.fixture
 async def runner(e2e_registry: ToolRegistry) -> AsyncIterator[None]:
-    from pixora_ui.services import runner as job_runner
+    from pixora_ui.workers import runner as job_runner
 
     await job_runner.start()
     yield
@@ -128,8 +128,8 @@ async def test_imagekit_ik_error_fails_and_refunds(imagekit: ImageKitFake, runne
 async def test_imagekit_timeout_fails_and_refunds(
     imagekit: ImageKitFake, monkeypatch: pytest.MonkeyPatch, e2e_registry: ToolRegistry
 ) -> None:
-    from pixora_ui.services import runner as job_runner
     from pixora_ui.settings import reset_settings
+    from pixora_ui.workers import runner as job_runner
 
     monkeypatch.setenv("IMAGEKIT_TIMEOUT_S", "0.6")
     reset_settings()

@@ -21,7 +21,7 @@ from tests.providers.helpers import photo, png
 
 @pytest.fixture
 async def runner() -> AsyncIterator[None]:
-    from pixora_ui.services import runner as job_runner
+    from pixora_ui.workers import runner as job_runner
 
     router.reset_providers()
     await job_runner.start()

@@ -50,7 +50,7 @@ def basic_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
 @pytest.fixture
 async def running_runner() -> AsyncIterator[None]:
     """The job runner (ask for a registry fixture before this one)."""
-    from pixora_ui.services import runner
+    from pixora_ui.workers import runner
 
     await runner.start()
     yield

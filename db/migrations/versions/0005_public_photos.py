@@ -1,7 +1,7 @@
 """public photos: a photo whose transformation URLs need no signature
 
 Revision ID: 0005_public_photos
-Revises: 0003_api_keys
+Revises: 0004_job_leases
 Create Date: 2026-12-06 23:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_public_photos"
-down_revision: str | None = "0003_api_keys"
+down_revision: str | None = "0004_job_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
