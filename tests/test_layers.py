@@ -20,14 +20,24 @@ ALLOWED: dict[str, set[str]] = {
     "db": set(),
     "pixora_ui.storage": set(),
     "pixora_ui.engine": {"pixora_ui.bench"},
+    # ImageKit-style URL transformations: parsing, rendering and caching on top of the engine.
+    "pixora_ui.transform": {"pixora_ui.engine"},
     "pixora_ui.providers": {"pixora_ui.engine", "pixora_ui.storage"},
-    "pixora_ui.services": {"db", "pixora_ui.engine", "pixora_ui.providers", "pixora_ui.storage", "pixora_ui.auth"},
+    "pixora_ui.services": {
+        "db",
+        "pixora_ui.engine",
+        "pixora_ui.transform",
+        "pixora_ui.providers",
+        "pixora_ui.storage",
+        "pixora_ui.auth",
+    },
     "pixora_ui.workers": {"db", "pixora_ui.engine", "pixora_ui.providers", "pixora_ui.storage", "pixora_ui.services"},
 }
 NEVER = {
     "pixora_ui.engine": {"pixora_ui.services", "db", "pixora_ui.workers", "pixora_ui.web"},
     "pixora_ui.providers": {"pixora_ui.services", "db", "pixora_ui.workers", "pixora_ui.web"},
     "pixora_ui.storage": {"pixora_ui.services", "db", "pixora_ui.workers", "pixora_ui.web"},
+    "pixora_ui.transform": {"pixora_ui.services", "db", "pixora_ui.workers", "pixora_ui.web"},
 }
 
 
