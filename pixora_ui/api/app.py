@@ -61,8 +61,19 @@ def build_v1() -> FastAPI:
     return api
 
 
+DOCS_ASSETS = "/api/docs/assets"
+
+
 async def api_docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=f"{PREFIX}/openapi.json", title="Pixora API")
+    # Swagger UI's files come from the locked swagger-ui-bundle package, not a CDN: the docs page
+    # works on a server with no internet access.
+    return get_swagger_ui_html(
+        openapi_url=f"{PREFIX}/openapi.json",
+        title="Pixora API",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+    )
 
 
 def register(app: FastAPI) -> None:
@@ -70,4 +81,8 @@ def register(app: FastAPI) -> None:
 
     app.mount(removebg.PREFIX, removebg.build())
     app.mount(PREFIX, build_v1())
+    from starlette.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
     app.add_api_route("/api/docs", api_docs, methods=["GET"], include_in_schema=False)
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="api-docs-assets")

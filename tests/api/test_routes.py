@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
 from typing import Any
 
 import httpx
@@ -85,6 +86,11 @@ async def test_every_route_needs_a_key(http: httpx.AsyncClient) -> None:
         assert_error(response, 401, "invalid_api_key")
     docs = await http.get("/api/docs")
     assert docs.status_code == 200 and f"{V1}/openapi.json" in docs.text
+    # Every script and style the page loads is served here (the docs work with no internet).
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets and all(url.startswith("/api/docs/assets/") for url in assets), assets
+    for url in assets:
+        assert (await http.get(url)).status_code == 200, url
 
 
 async def test_another_accounts_resources_are_not_found(http: httpx.AsyncClient) -> None:
