@@ -201,13 +201,15 @@ async def _serve(request: Request, asset_id: str, variant: Literal["full", "prev
 
     from pixora_ui.engine.imageio import ImageInputError
     from pixora_ui.services import transforms
+    from pixora_ui.transform.workers import RenderFailed
 
     try:
         entry, converted = await transforms.convert(view, convert[0], quality)
     except AssetNotFound:
         return _not_found()
-    except ImageInputError as exc:  # e.g. a strip too long for WebP
-        return JSONResponse({"error": "bad_format", "message": str(exc)}, 400, headers={"Cache-Control": "no-store"})
+    except (ImageInputError, RenderFailed) as exc:  # e.g. a strip too long for WebP (said plainly)
+        message = str(exc).removeprefix("The image could not be made: ")
+        return JSONResponse({"error": "bad_format", "message": message}, 400, headers={"Cache-Control": "no-store"})
     if len(converted) > LARGE_BODY:
         # Streamed from the cache file in chunks: a big body does not hold up other requests.
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.app_server import CHROMIUM_ARGS, failure_screenshot, serve_app
+from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link, serve_app
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
@@ -27,7 +27,7 @@ def app_url(isolated_env: Path) -> Iterator[str]:
         yield url
 
 
-def test_create_copy_use_and_revoke_an_api_key(app_url: str, tmp_path: Path) -> None:
+def test_create_copy_use_and_revoke_an_api_key(app_url: str, isolated_env: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=20_000)  # a shared 2-core machine is slow at times
@@ -44,7 +44,11 @@ def test_create_copy_use_and_revoke_an_api_key(app_url: str, tmp_path: Path) -> 
                 page.get_by_label("Email").fill("ada@example.com")
                 page.get_by_label("Password").fill(PASSWORD)
                 page.get_by_role("button", name="Create account").click()
-                page.wait_for_url("**/profile")
+                # The mailed link confirms the address and signs in; then the profile's Developer section.
+                expect(page.get_by_text("Check your inbox")).to_be_visible()
+                page.goto(app_url + mailed_link(isolated_env))
+                page.wait_for_url("**/studio**")
+                page.goto(f"{app_url}/profile")
                 expect(page.get_by_text("No API keys yet.")).to_be_visible()
 
                 page.get_by_label("Key name").fill("Shop website")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.app_server import CHROMIUM_ARGS, failure_screenshot, serve_app
+from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link, serve_app
 from tests.fakes import gemini_fake
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,7 @@ def gemini_server(tmp_path: Path) -> Iterator[tuple[str, gemini_fake.GeminiFake]
             yield url, fake
 
 
-def _sign_up_and_upload(page: object, server: str, photo: Path, email: str) -> None:
+def _sign_up_and_upload(page: object, server: str, photo: Path, email: str, data_dir: Path) -> None:
     from playwright.sync_api import Page, expect
 
     assert isinstance(page, Page)
@@ -58,6 +58,9 @@ def _sign_up_and_upload(page: object, server: str, photo: Path, email: str) -> N
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=False).first.fill("correct horse battery")
     page.get_by_role("button", name="Create account").click()
+    # The mailed link confirms the address (the free AI edits start) and signs in.
+    expect(page.get_by_text("Check your inbox")).to_be_visible()
+    page.goto(server + mailed_link(data_dir))
     page.wait_for_url("**/studio**")
     expect(page.get_by_text("Start with a photo")).to_be_visible()
     page.locator(".pixora-upload input[type=file]").set_input_files(str(photo))
@@ -98,7 +101,7 @@ def test_style_filters_without_a_provider(plain_server: str, tmp_path: Path) -> 
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         with failure_screenshot(page, ARTIFACTS / "failure-plain.png"):
-            _sign_up_and_upload(page, plain_server, _photo(tmp_path), "cleo@example.com")
+            _sign_up_and_upload(page, plain_server, _photo(tmp_path), "cleo@example.com", tmp_path / "data")
             # No generative provider: no Create entry, and the style panel shows only the filters.
             expect(page.locator(tid("create-open"))).to_have_count(0)
             _open_style(page)
@@ -128,7 +131,7 @@ def test_create_and_ai_restyle_with_gemini(gemini_server: tuple[str, gemini_fake
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 900})
         with failure_screenshot(page, ARTIFACTS / "failure-gemini.png"):
-            _sign_up_and_upload(page, server, _photo(tmp_path), "dora@example.com")
+            _sign_up_and_upload(page, server, _photo(tmp_path), "dora@example.com", tmp_path / "data")
             # The style panel offers the AI restyle next to the filters.
             _open_style(page)
             expect(page.locator(tid("style-prompt"))).to_be_visible()

@@ -75,11 +75,14 @@ def test_download_url_is_signed_and_converts() -> None:
     assert "download=my-photo-remove-bg-upscale.jpg" in url
     query = dict(parse_qsl(url.split("?", 1)[1]))
     assert query["format"] == "jpeg" and query["quality"] == "100"
-    # The conversion is part of the signature: the same link cannot ask for another one.
-    assert media.verify("c", "full", query["exp"], query["sig"], fmt="jpeg", quality="100")
-    assert not media.verify("c", "full", query["exp"], query["sig"], fmt="png", quality="100")
-    assert not media.verify("c", "full", query["exp"], query["sig"], fmt="jpeg", quality="99")
-    assert not media.verify("c", "full", query["exp"], query["sig"])
+    # The conversion is part of the signature: the same link cannot ask for another one. The studio's
+    # links are also bound to the owner's session (`b=1`), which is signed too.
+    assert query["b"] == "1"
+    assert media.verify("c", "full", query["exp"], query["sig"], fmt="jpeg", quality="100", bound=True)
+    assert not media.verify("c", "full", query["exp"], query["sig"], fmt="jpeg", quality="100")
+    assert not media.verify("c", "full", query["exp"], query["sig"], fmt="png", quality="100", bound=True)
+    assert not media.verify("c", "full", query["exp"], query["sig"], fmt="jpeg", quality="99", bound=True)
+    assert not media.verify("c", "full", query["exp"], query["sig"], bound=True)
     with pytest.raises(StudioError):
         studio.download_url(VERSIONS, "c", fmt="gif")  # type: ignore[arg-type]
 

@@ -54,7 +54,7 @@ async def test_smart_crop_preview_runs_off_the_engine_executor(monkeypatch: pyte
     user_id = await make_user()
     card = await facade.upload_photo(user_id, data=sample_png(), filename="astronaut.png")
     box = await facade.smart_crop_preview(
-        user_id, asset_id=card.id, params={"focus": "subject", "ratio": "1:1"}, width=card.width, height=card.height
+        user_id, asset_id=card.id, params={"focus": "subject", "ratio": "16:9"}, width=card.width, height=card.height
     )
     assert box is not None
     assert used
