@@ -302,11 +302,15 @@ def main() -> int:
         heavy, _light = _pick_tools()
         if heavy:  # every engine worker busy with a 12 MP background removal meanwhile
             health = httpx.get(f"{base}/healthz").json().get("jobs", {})
-            busy = _start_busy(base, token, asset_id, heavy=heavy, count=len(health.get("workers", [])) + 1)
+            # Enough queued 12 MP jobs to keep every worker busy for the whole wrk run (a repeated
+            # cut-out of one photo reuses its mask, so each job alone is short); `workers_busy` is
+            # the fewest busy workers seen just before and just after the run.
+            count = max(len(health.get("workers", [])) + 1, 4 * args.duration)
+            busy = _start_busy(base, token, asset_id, heavy=heavy, count=count)
+            before = httpx.get(f"{base}/healthz").json().get("jobs", {}).get("workers_busy", 0)
             results["usage_workers_busy"] = _wrk(f"{base}/api/usage", headers=cookie, **load)
-            results["usage_workers_busy"]["workers_busy"] = float(
-                httpx.get(f"{base}/healthz").json().get("jobs", {}).get("workers_busy", 0)
-            )
+            after = httpx.get(f"{base}/healthz").json().get("jobs", {}).get("workers_busy", 0)
+            results["usage_workers_busy"]["workers_busy"] = float(min(before, after))
             _cancel_all(base, token, busy)
         from pixora_ui.services import media
 
