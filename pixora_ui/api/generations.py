@@ -17,14 +17,13 @@ from starlette.responses import JSONResponse, Response
 from db.session import session_scope
 from pixora_ui.api import schemas
 from pixora_ui.api.auth import api_owner
-from pixora_ui.api.edits import WAIT_MAX_S, _submit_error, json_only
+from pixora_ui.api.edits import WAIT_MAX_S, json_only
 from pixora_ui.api.errors import NO_STORE, ApiError
 from pixora_ui.api.keys import KeyOwner
 from pixora_ui.engine.create_options import MAX_COUNT
-from pixora_ui.engine.registry import ToolError
-from pixora_ui.services import jobs
-from pixora_ui.services.assets import AssetNotFound
-from pixora_ui.services.jobs import JobView, LimitReached
+from pixora_ui.services import create, jobs
+from pixora_ui.services.jobs import JobView
+from pixora_ui.services.studio import LimitReachedError, StudioError
 
 router = APIRouter(tags=["generations"])
 Owner = Annotated[KeyOwner, Depends(api_owner)]
@@ -41,18 +40,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     402: {"model": schemas.ErrorBody, "description": "No AI edits left on the plan"},
     503: {"model": schemas.ErrorBody, "description": "No generative provider is configured on this server"},
 }
-
-
-async def _submit_one(owner_id: int, body: GenerationRequest, key: str | None) -> JobView:
-    async with session_scope() as session:
-        return await jobs.submit(
-            session,
-            user_id=owner_id,
-            asset_id=None,
-            tool=GENERATE_TOOL,
-            params={"prompt": " ".join(body.prompt.split()), "aspect": body.aspect},
-            idempotency_key=key,
-        )
 
 
 @router.post(
@@ -76,23 +63,20 @@ async def create_generation(
     left, 402. Each finished job's `result_photo_id` is the new photo."""
     if not " ".join(body.prompt.split()):
         raise ApiError(422, "invalid_params", "Describe the picture to create.")
-    if GENERATE_TOOL not in jobs.registry():
-        raise ApiError(503, "tool_unavailable", "Creating pictures is not available on this server.")
+    if GENERATE_TOOL not in jobs.registry() or create.generate_provider() is None:
+        raise ApiError(503, "tool_unavailable", "Creating pictures needs a generative provider on this server.")
     key = (idempotency_key or "").strip() or None
-    views: list[JobView] = []
-    for index in range(body.count):
-        try:
-            views.append(await _submit_one(owner.user_id, body, f"{key}-{index}" if key else None))
-        except LimitReached as exc:
-            if views:
-                break  # the pictures that fit the remaining edits are on their way
-            raise _submit_error(exc) from None
-        except (AssetNotFound, ToolError) as exc:
-            if "No configured provider" in str(exc) or "not configured" in str(exc):
-                raise ApiError(
-                    503, "tool_unavailable", "Creating pictures needs a generative provider on this server."
-                ) from None
-            raise _submit_error(exc) from None
+    # The studio's own path: one job per picture, the pictures that fit the edits left.
+    try:
+        states = await create.submit_generation(
+            owner.user_id, prompt=body.prompt, aspect=body.aspect, count=body.count, idempotency_key=key
+        )
+    except LimitReachedError as exc:
+        raise ApiError(402, "credits_exhausted", str(exc)) from None
+    except StudioError as exc:
+        raise ApiError(400, "bad_request", str(exc)) from None
+    async with session_scope() as session:
+        views = [await jobs.get_job(session, user_id=owner.user_id, job_id=state.id) for state in states]
     if wait:
         views = list(await asyncio.gather(*(_finished(v, owner.user_id, float(wait)) for v in views)))
     status = 200 if all(v.done for v in views) else 202
