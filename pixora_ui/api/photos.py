@@ -15,7 +15,7 @@ from pixora_ui.api import schemas
 from pixora_ui.api.auth import api_owner
 from pixora_ui.api.errors import ApiError, not_found
 from pixora_ui.api.keys import KeyOwner
-from pixora_ui.services import assets
+from pixora_ui.services import asset_encoding, assets
 from pixora_ui.services.assets import AssetNotFound, AssetView, QuotaExceeded
 from pixora_ui.settings import get_settings
 from pixora_ui.storage.factory import get_storage
@@ -176,7 +176,7 @@ async def photo_versions(photo_id: str, owner: Owner) -> schemas.VersionList:
 def _convert(data: bytes, fmt: Literal["png", "jpeg", "webp"], quality: int) -> bytes:
     from pixora_ui.engine import imageio
 
-    return imageio.encode(assets.decode_stored(data), fmt, quality)  # JPEG: transparency on white
+    return imageio.encode(asset_encoding.decode_stored(data), fmt, quality)  # JPEG: transparency on white
 
 
 @router.get(

@@ -38,7 +38,7 @@ from pixora_ui.engine.imageio import ImageInputError
 from pixora_ui.engine.registry import ImageArray, ToolCancelled, ToolError, ToolResult
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.local import in_background
-from pixora_ui.services import assets, jobs
+from pixora_ui.services import asset_encoding, asset_files, assets, jobs
 from pixora_ui.services.job_views import JobView, view_of
 
 log = logging.getLogger("pixora.jobs")
@@ -293,14 +293,14 @@ class JobExecutor:
                     extra[name] = assets.to_view(other)
         # The stored bytes travel with the request: remote providers upload them as they are.
         data = await assets.read_bytes(view)
-        pixels = await in_background(assets.decode_stored, data)
+        pixels = await in_background(asset_encoding.decode_stored, data)
         for name, other_view in extra.items():
-            params[name] = await in_background(assets.decode_stored, await assets.read_bytes(other_view))
+            params[name] = await in_background(asset_encoding.decode_stored, await assets.read_bytes(other_view))
         return view, data, pixels, params
 
     async def _compute(
         self, running: Running, provider: Provider, job: Job, loop: asyncio.AbstractEventLoop
-    ) -> tuple[assets.AssetView | None, ToolResult, Any] | None:
+    ) -> tuple[assets.AssetView | None, ToolResult, asset_encoding.EncodedImage] | None:
         """Inputs, tool and encoding; None when the job already ended (failed or cancelled)."""
         try:
             source, source_bytes, pixels, params = await self._inputs(job)
@@ -338,7 +338,7 @@ class JobExecutor:
             return None
         running.message = "Saving…"
         try:
-            encoded = await in_background(assets.encode_result, result.image, result.format_hint)
+            encoded = await in_background(asset_encoding.encode_result, result.image, result.format_hint)
         except ImageInputError as exc:  # a result no format can hold (a WebP too wide, …): say so
             await self.finish(job.id, JOB_FAILED, str(exc))
             return None
@@ -351,7 +351,12 @@ class JobExecutor:
         return source, result, encoded
 
     async def _store(
-        self, running: Running, job: Job, source: assets.AssetView | None, result: ToolResult, encoded: Any
+        self,
+        running: Running,
+        job: Job,
+        source: assets.AssetView | None,
+        result: ToolResult,
+        encoded: asset_encoding.EncodedImage,
     ) -> None:
         note = (result.note or result.summary or "Done")[:300]
         stored: assets.AssetView | None = None
@@ -396,7 +401,7 @@ class JobExecutor:
         """Remove the files of a result whose row was rolled back, unless another asset shares them."""
         keys = {(stored.storage_backend, k) for k in (stored.storage_key, stored.preview_key) if k}
         try:
-            await assets.remove_unreferenced_files(keys)
+            await asset_files.remove_unreferenced_files(keys)
         except Exception:
             log.exception("could not remove the files of a dropped result %s", stored.id)
 

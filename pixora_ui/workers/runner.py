@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from db.models import JOB_FAILED, JOB_QUEUED, Job, utcnow
 from db.session import session_scope
-from pixora_ui.services import assets, job_events, job_queue, jobs
+from pixora_ui.services import asset_files, assets, job_events, job_queue, jobs
 from pixora_ui.services.job_execution import (
     STOPPED_MESSAGE,
     JobExecutor,
@@ -201,7 +201,7 @@ class Runner:
             await self.executor.finish(job_id, JOB_FAILED, STOPPED_MESSAGE)
         self._active.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(assets.wait_for_file_removals(), STOP_WAIT_S)
+            await asyncio.wait_for(asset_files.wait_for_file_removals(), STOP_WAIT_S)
         if self.in_process:
             from pixora_ui.providers.local import shutdown_engine_executor
 

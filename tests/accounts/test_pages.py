@@ -319,7 +319,7 @@ async def test_sign_out_everywhere(user: User) -> None:
 async def test_delete_account_removes_everything(user: User) -> None:
     from skimage import data as samples
 
-    from pixora_ui.services import assets
+    from pixora_ui.services import asset_files, assets
     from pixora_ui.storage.factory import get_storage
 
     user_id = await make_user()
@@ -350,7 +350,7 @@ async def test_delete_account_removes_everything(user: User) -> None:
         assert await session.scalar(select(func.count()).select_from(Asset).where(Asset.owner_id == user_id)) == 0
         assert await session.scalar(select(func.count()).select_from(Asset).where(Asset.owner_id == other_id)) == 1
     assert await session_count(user_id) == 0
-    await assets.wait_for_file_removals()
+    await asset_files.wait_for_file_removals()
     assert not Path(my_file).exists()
     assert Path(their_file).exists()
     response = await user.http_client.get("/profile")

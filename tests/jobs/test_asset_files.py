@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ from sqlalchemy import func, select
 
 from db.models import Asset, as_utc
 from db.session import session_scope
-from pixora_ui.services import assets
+from pixora_ui.services import asset_files, assets
+from pixora_ui.services.asset_encoding import EncodedImage
 from pixora_ui.settings import get_settings, reset_settings
 from pixora_ui.storage.base import StoredObject
 from pixora_ui.storage.local import LocalStorage
@@ -56,7 +56,8 @@ class GatedStorage(LocalStorage):
 @pytest.fixture
 def gated(monkeypatch: pytest.MonkeyPatch) -> GatedStorage:
     storage = GatedStorage(get_settings().media_dir)
-    monkeypatch.setattr(assets, "get_storage", lambda backend=None: storage)
+    monkeypatch.setattr(asset_files, "get_storage", lambda backend=None: storage)  # puts and removals
+    monkeypatch.setattr(assets, "get_storage", lambda backend=None: storage)  # reads
     return storage
 
 
@@ -74,7 +75,7 @@ async def _one_reference_left_then_deleted() -> tuple[int, bytes, assets.AssetVi
 async def _purge() -> int:
     async with session_scope() as session:
         purged = await assets.purge_deleted(session, older_than=timedelta(0))
-    await assets.wait_for_file_removals()
+    await asset_files.wait_for_file_removals()
     return purged
 
 
@@ -84,7 +85,7 @@ async def _assert_files_intact(view: assets.AssetView, expected: assets.AssetVie
         live = await assets.get_asset(session, owner_id=view.owner_id, asset_id=view.id)
         assert await assets.read_bytes(live) and await assets.read_bytes(live, variant="preview")
         assert await assets.load_pixels(session, owner_id=view.owner_id, asset_id=view.id) is not None
-    assert assets._guard.claims == {} and assets._guard.removing == {}
+    assert asset_files._guard.claims == {} and asset_files._guard.removing == {}
 
 
 async def test_purge_between_a_skipped_write_and_the_commit_keeps_the_file(gated: GatedStorage) -> None:
@@ -94,9 +95,9 @@ async def test_purge_between_a_skipped_write_and_the_commit_keeps_the_file(gated
     other = await make_user("other@example.com")
     stored = asyncio.Event()
     go_on = asyncio.Event()
-    real_store = assets._store
+    real_store = asset_files.store
 
-    async def store_then_wait(encoded: Any, *, owner_id: int, filename: str) -> tuple[str, str, str]:
+    async def store_then_wait(encoded: EncodedImage, *, owner_id: int, filename: str) -> asset_files.StoredFiles:
         result = await real_store(encoded, owner_id=owner_id, filename=filename)
         stored.set()
         await go_on.wait()  # files stored, row not yet added or committed
@@ -108,7 +109,7 @@ async def test_purge_between_a_skipped_write_and_the_commit_keeps_the_file(gated
 
     gated.puts.clear()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(assets, "_store", store_then_wait)
+        mp.setattr(asset_files, "store", store_then_wait)
         task = asyncio.create_task(upload())
         await asyncio.wait_for(stored.wait(), 10)
         assert [existed for _key, existed in gated.puts] == [True, True]  # both writes were skipped
@@ -182,7 +183,7 @@ async def test_put_returning_while_the_file_is_being_deleted_waits_and_stores_ag
     assert not task.done()  # waiting for the removal
     go_on.set()
     view = await asyncio.wait_for(task, 10)
-    await assets.wait_for_file_removals()
+    await asset_files.wait_for_file_removals()
     assert [key for key, _existed in gated.puts].count(old.storage_key) == 2
     await _assert_files_intact(view, old)
 
@@ -205,7 +206,7 @@ async def test_concurrent_identical_uploads_and_purges_never_lose_a_file() -> No
                 await assets.delete_asset(session, owner_id=owner, asset_id=asset_id)
     assert await _purge() >= 0
     assert media_files() == []
-    assert assets._guard.claims == {}
+    assert asset_files._guard.claims == {}
 
 
 async def test_rolled_back_upload_leaves_no_file_and_no_claim() -> None:
@@ -213,14 +214,14 @@ async def test_rolled_back_upload_leaves_no_file_and_no_claim() -> None:
     with pytest.raises(RuntimeError):
         async with session_scope() as session:
             await assets.upload(session, owner_id=owner, data=jpeg_bytes(), filename="a.jpg")
-            assert len(assets._guard.claims) == 2
+            assert len(asset_files._guard.claims) == 2
             raise RuntimeError("caller failed after the upload")
-    await assets.wait_for_file_removals()
+    await asset_files.wait_for_file_removals()
     assert media_files() == []
-    assert assets._guard.claims == {}
+    assert asset_files._guard.claims == {}
     # A committed one keeps its files and releases its claims.
     await upload_photo(owner)
-    assert len(media_files()) == 2 and assets._guard.claims == {}
+    assert len(media_files()) == 2 and asset_files._guard.claims == {}
 
 
 async def test_masks_count_against_the_storage_quota(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ from skimage import data as skdata
 
 from db.session import session_scope
 from pixora_ui.engine.imageio import ImageInputError
-from pixora_ui.services import assets
+from pixora_ui.services import asset_files, assets
 from pixora_ui.settings import get_settings, reset_settings
 from tests.jobs.conftest import jpeg_bytes, make_user, png_bytes, upload_photo
 
@@ -102,11 +102,11 @@ async def test_dedupe_delete_undo_and_purge(any_db: str) -> None:
         from datetime import timedelta
 
         assert await assets.purge_deleted(session, older_than=timedelta(0)) == 1
-    await assets.wait_for_file_removals()
+    await asset_files.wait_for_file_removals()
     assert media_files() == files  # still used by the other user's asset
     async with session_scope() as session:
         assert await assets.delete_all_assets(session, owner_id=other) == 1
-    await assets.wait_for_file_removals()
+    await asset_files.wait_for_file_removals()
     assert media_files() == []
     async with session_scope() as session:
         with pytest.raises(assets.AssetNotFound):

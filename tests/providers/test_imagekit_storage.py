@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from db.session import session_scope
-from pixora_ui.services import assets
+from pixora_ui.services import asset_encoding, assets
 from pixora_ui.settings import reset_settings
 from pixora_ui.storage import factory
 from pixora_ui.storage.imagekit import ImageKitStorage
@@ -84,4 +84,4 @@ async def test_uploads_move_to_imagekit_and_local_assets_keep_working(
     old_bytes = await assets.read_bytes(before)
     new_bytes = await assets.read_bytes(after)
     assert old_bytes[:2] == b"\xff\xd8" and new_bytes[:2] == b"\xff\xd8"
-    assert assets.decode_stored(new_bytes).shape[:2] == photo(80).shape[:2]
+    assert asset_encoding.decode_stored(new_bytes).shape[:2] == photo(80).shape[:2]
