@@ -11,7 +11,7 @@ array before `run` sees it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +21,11 @@ import numpy.typing as npt
 ImageArray = npt.NDArray[np.uint8]
 Progress = Callable[[float, str], None]  # fraction 0..1, short message for the user
 Cancelled = Callable[[], bool]
+Box = tuple[int, int, int, int]  # x, y, width, height in image pixels
+# Tool declarations read raw parameters (as submitted, not validated) and must be pure and fast:
+# the router asks at submit time, the studio while the user types.
+GenerativeRule = Callable[[Mapping[str, Any]], bool]
+PreviewRule = Callable[[Mapping[str, Any], int, int], Box | None]  # params, photo width, photo height
 
 ParamKind = Literal["choice", "int", "float", "bool", "color", "text", "image"]
 ToolGroup = Literal["cutout", "background", "enhance", "generative", "adjust"]
@@ -165,6 +170,15 @@ class Tool:
     # False for tools that make a new image from nothing (text-to-image): no input photo.
     takes_photo: bool = True
 
+    # Whether a request needs a generative model, so the router offers generative providers first;
+    # None: never.
+    generative_rule: GenerativeRule | None = None
+    # The box the studio draws over the photo as the parameters change (what a crop keeps, the canvas
+    # an expand makes), computed from the parameters alone; None: the tool has no such preview.
+    preview_rule: PreviewRule | None = None
+    # The image parameter the user paints over the photo with the brush (magic erase's mask).
+    painted_mask: str | None = None
+
     # Loads the models a run with these (validated) parameters needs, without running them, so a
     # caller can overlap the loading with other work (the CLI decodes the first photo meanwhile).
     # The tool's `run` must work without it: models still load on first use.
@@ -187,6 +201,14 @@ class Tool:
     def charges(self, params: dict[str, Any]) -> bool:
         """Whether this request (validated parameters) costs one credit."""
         return self.costs_credit if self.credit_rule is None else self.credit_rule(params)
+
+    def needs_generative(self, params: Mapping[str, Any] | None) -> bool:
+        """Whether this request (raw parameters) needs a generative model."""
+        return bool(params) and self.generative_rule is not None and self.generative_rule(params or {})
+
+    def preview_box(self, params: Mapping[str, Any], *, width: int, height: int) -> Box | None:
+        """The box to draw over a `width` x `height` photo for these raw parameters; None for none."""
+        return None if self.preview_rule is None else self.preview_rule(params, width, height)
 
     def image_params(self) -> list[str]:
         return [p.name for p in self.params if p.kind == "image"]
@@ -223,6 +245,26 @@ class ToolRegistry:
     def extend(self, tools: Iterable[Tool]) -> None:
         for tool in tools:
             self.add(tool)
+
+
+def param_number(params: Mapping[str, Any], name: str) -> float:
+    """A raw numeric parameter as the studio's form holds it: blank or not a number counts as 0."""
+    value = params.get(name)
+    if value in (None, ""):
+        return 0.0
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def param_text(params: Mapping[str, Any], *names: str) -> str:
+    """The first of `names` holding non-blank text, stripped ("" when none does)."""
+    for name in names:
+        value = params.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
 
 
 def check_cancelled(cancelled: Cancelled) -> None:

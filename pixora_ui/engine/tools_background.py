@@ -6,6 +6,7 @@ optional soft shadow is cast on the new background under the subject.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import cv2
@@ -22,10 +23,13 @@ from pixora_ui.engine.registry import (
     Tool,
     ToolResult,
     check_cancelled,
+    param_text,
 )
 from pixora_ui.engine.tools_cutout import MODE_PARAM, cut_out
 
 FloatArray = npt.NDArray[np.float32]
+# Modes that need no generation (this tool's choices, and names other clients send).
+_LOCAL_BACKGROUND_MODES = frozenset({"color", "colour", "blur", "gradient", "image", "transparent"})
 
 
 def hex_rgb(color: str) -> tuple[int, int, int]:
@@ -148,12 +152,21 @@ def _run(image: ImageArray, params: dict[str, Any], progress: Progress, cancelle
     return ToolResult(image=result, format_hint="jpeg", summary=f"New background: {kind}")
 
 
+def _needs_generative(params: Mapping[str, Any]) -> bool:
+    """A background described in words (API clients, the plain-language edit) is generated."""
+    mode = str(params.get("background") or params.get("mode") or "").lower()
+    return mode in {"prompt", "generate", "generative", "ai"} or (
+        bool(param_text(params, "prompt", "background_prompt")) and mode not in _LOCAL_BACKGROUND_MODES
+    )
+
+
 CHANGE_BG = Tool(
     name="change-bg",
     label="Change background",
     group="background",
     description="Put a colour, a gradient, a blurred backdrop or another photo behind the subject.",
     run=_run,
+    generative_rule=_needs_generative,
     params=(
         Param(
             name="background",

@@ -7,6 +7,7 @@ index shuffles, and only sharpening needs a blur.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import cv2
@@ -14,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixora_ui.engine.registry import (
+    Box,
     Cancelled,
     ImageArray,
     Param,
@@ -21,6 +23,7 @@ from pixora_ui.engine.registry import (
     Progress,
     Tool,
     ToolResult,
+    param_number,
 )
 
 FloatArray = npt.NDArray[np.float32]
@@ -61,6 +64,19 @@ def _crop(image: ImageArray, params: dict[str, Any], progress: Progress, cancell
         format_hint=_format_hint(image),
         summary=f"Cropped to {w}x{h}",
     )
+
+
+def _crop_preview(params: Mapping[str, Any], width: int, height: int) -> Box | None:
+    """The rectangle the crop keeps, clamped like the tool clamps it; None when it keeps everything."""
+    x = max(0, min(round(param_number(params, "x")), width - 1))
+    y = max(0, min(round(param_number(params, "y")), height - 1))
+    w, h = round(param_number(params, "width")), round(param_number(params, "height"))
+    # 0 means "to the edge", like the tool itself.
+    w = width - x if w <= 0 else min(w, width - x)
+    h = height - y if h <= 0 else min(h, height - y)
+    if (x, y, w, h) == (0, 0, width, height):
+        return None
+    return (x, y, w, h)
 
 
 # --- resize ----------------------------------------------------------------------------------------------
@@ -248,6 +264,7 @@ TOOLS: list[Tool] = [
         group="adjust",
         description="Keep a rectangle of the image.",
         run=_crop,
+        preview_rule=_crop_preview,
         params=(
             Param(name="x", label="Left (px)", kind="int", default=0, min=0, max=100_000),
             Param(name="y", label="Top (px)", kind="int", default=0, min=0, max=100_000),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import cv2
@@ -13,6 +14,7 @@ from pixora_ui.engine import faces as face_detector
 from pixora_ui.engine import inpaint, isnet, retouch, upscale
 from pixora_ui.engine.interpret import Plan, PlanStep, interpret
 from pixora_ui.engine.registry import (
+    Box,
     Cancelled,
     ImageArray,
     NeedsGenerativeProvider,
@@ -24,6 +26,8 @@ from pixora_ui.engine.registry import (
     ToolResult,
     ToolUnavailable,
     check_cancelled,
+    param_number,
+    param_text,
 )
 
 GENERATIVE_HINT = (
@@ -131,6 +135,30 @@ def _run_expand(image: ImageArray, params: dict[str, Any], progress: Progress, c
     )
 
 
+def _expand_needs_generative(params: Mapping[str, Any]) -> bool:
+    mode = str(params.get("background") or params.get("mode") or "").lower()
+    return mode in {"generative", "generate", "ai"} or bool(param_text(params, "prompt"))
+
+
+def _expand_preview(params: Mapping[str, Any], width: int, height: int) -> Box | None:
+    """The new canvas around the photo (negative x and y: margins added left and above)."""
+    try:
+        top, right, bottom, left = expand_mod.margins_for(
+            height,
+            width,
+            aspect=str(params.get("aspect") or "none"),
+            top=param_number(params, "top"),
+            right=param_number(params, "right"),
+            bottom=param_number(params, "bottom"),
+            left=param_number(params, "left"),
+        )
+    except expand_mod.ExpandError:
+        return None
+    if not any((top, right, bottom, left)):
+        return None
+    return (-left, -top, width + left + right, height + top + bottom)
+
+
 def _step_params(step: PlanStep, image: ImageArray) -> dict[str, Any]:
     params = dict(step.params)
     if step.tool == "resize" and "percent" in params:
@@ -169,6 +197,11 @@ def run_plan(plan: Plan, image: ImageArray, progress: Progress, cancelled: Cance
         current = result.image
         done.append(result.summary or step.label)
     return current, done
+
+
+def _prompt_needs_generative(params: Mapping[str, Any]) -> bool:
+    text = param_text(params, "prompt", "instruction", "text")
+    return bool(text) and interpret(text).needs_generative
 
 
 def _run_prompt(image: ImageArray, params: dict[str, Any], progress: Progress, cancelled: Cancelled) -> ToolResult:
@@ -279,6 +312,7 @@ TOOLS: list[Tool] = [
             "backgrounds and textures; a generative provider does better where several objects meet."
         ),
         run=_run_erase,
+        painted_mask="mask",
         params=(
             Param(
                 name="mask",
@@ -302,6 +336,8 @@ TOOLS: list[Tool] = [
             "new objects; a generative provider does more."
         ),
         run=_run_expand,
+        generative_rule=_expand_needs_generative,
+        preview_rule=_expand_preview,
         params=(
             Param(
                 name="aspect",
@@ -345,6 +381,7 @@ TOOLS: list[Tool] = [
             "Local tools do what they can; anything new (“add a hat”) needs a generative provider."
         ),
         run=_run_prompt,
+        generative_rule=_prompt_needs_generative,
         params=(
             Param(
                 name="prompt",

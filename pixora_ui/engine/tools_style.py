@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pixora_ui.engine import style
@@ -26,7 +27,7 @@ STYLE_TOOL = "style"
 RESTYLE_HINT = "AI restyling needs a Gemini key or ImageKit on this server; the filters work without them."
 
 
-def is_generative(params: dict[str, Any]) -> bool:
+def is_generative(params: Mapping[str, Any]) -> bool:
     """A style sentence or a reference photo asks for an AI restyle rather than a filter."""
     prompt = params.get("prompt")
     return bool(isinstance(prompt, str) and prompt.strip()) or params.get("reference") not in (None, "")
@@ -96,6 +97,7 @@ TOOLS: list[Tool] = [
         ),
         costs_credit=False,
         credit_rule=is_generative,
+        generative_rule=is_generative,
         icon="palette",
         seconds_per_mp=0.1,
     ),

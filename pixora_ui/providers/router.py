@@ -6,7 +6,8 @@ is always configured; remote providers join when their keys are set. `PROVIDER_P
 
 Generative requests (a plain-language edit the local interpreter cannot do, a background or
 canvas described in words) go to a generative provider first, in two places:
-- `choose(tool, requested, params=...)` at submit time, when the caller passes the parameters;
+- `choose(tool, requested, params=...)` at submit time, when the caller passes the parameters (each
+  tool declares which requests need a generative model: `Tool.needs_generative`);
 - at run time, the local provider hands a request its tool refuses with NeedsGenerativeProvider to
   the first configured generative provider for that tool (see `HandOffProvider`), so a job queued
   on the local engine still ends with the edit the user asked for.
@@ -58,8 +59,6 @@ GENERATIVE_ORDER: dict[str, tuple[str, ...]] = {
     "expand": ("imagekit", "gemini", "local"),
     "style": ("gemini", "imagekit", "local"),
 }
-# Local change-bg modes that need no generation.
-_LOCAL_BACKGROUND_MODES = frozenset({"color", "colour", "blur", "gradient", "image", "transparent"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,37 +78,13 @@ def _parse_preference(raw: str) -> dict[str, tuple[str, ...]]:
     return order
 
 
-def _text(params: Mapping[str, Any], *names: str) -> str:
-    for name in names:
-        value = params.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
-
-
 def needs_generative(tool: str, params: Mapping[str, Any] | None) -> bool:
-    """Whether this request needs a generative model (pure and fast: safe at submit time)."""
-    if not params:
-        return False
-    if tool == "prompt":
-        text = _text(params, "prompt", "instruction", "text")
-        if not text:
-            return False
-        from pixora_ui.engine.interpret import interpret
+    """Whether this request needs a generative model, as the tool declares it (pure and fast: safe at
+    submit time). Unknown tools need none."""
+    from pixora_ui.engine import tools
 
-        return interpret(text).needs_generative
-    if tool == "style":
-        from pixora_ui.engine.tools_style import is_generative
-
-        return is_generative(dict(params))
-    mode = str(params.get("background") or params.get("mode") or "").lower()
-    if tool == "change-bg":
-        return mode in {"prompt", "generate", "generative", "ai"} or (
-            bool(_text(params, "prompt", "background_prompt")) and mode not in _LOCAL_BACKGROUND_MODES
-        )
-    if tool == "expand":
-        return mode in {"generative", "generate", "ai"} or bool(_text(params, "prompt"))
-    return False
+    registry = tools.get_registry()
+    return tool in registry and registry.get(tool).needs_generative(params)
 
 
 class HandOffProvider(Provider):

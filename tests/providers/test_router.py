@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from pixora_ui.engine import tools
 from pixora_ui.engine.registry import (
     NeedsGenerativeProvider,
-    Param,
-    Tool,
     ToolRegistry,
     ToolResult,
     ToolUnavailable,
@@ -32,19 +32,13 @@ def _same(image: Any, params: dict[str, Any], progress: Any, cancelled: Any) -> 
 
 @pytest.fixture(autouse=True)
 def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
+    """The real tools' declarations (which requests need a generative model), with runs that need no
+    model weights."""
+    real = tools.get_registry()
     registry = ToolRegistry()
     for name in ("remove-bg", "upscale", "retouch", "smart-crop", "erase", "expand", "change-bg"):
-        registry.add(Tool(name=name, label=name, group="enhance", description="", run=_same))
-    registry.add(
-        Tool(
-            name="prompt",
-            label="Prompt",
-            group="generative",
-            description="",
-            run=_needs_generation,
-            params=(Param(name="prompt", label="Prompt", kind="text"),),
-        )
-    )
+        registry.add(dataclasses.replace(real.get(name), run=_same, availability=lambda: (True, "")))
+    registry.add(dataclasses.replace(real.get("prompt"), run=_needs_generation))
     monkeypatch.setattr("pixora_ui.engine.tools.get_registry", lambda: registry)
     router.reset_providers()
     yield registry
