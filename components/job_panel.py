@@ -11,7 +11,7 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
-from pixora_ui.services.studio import JobState
+from pixora_ui.services.job_views import JobView
 
 
 def _eta(seconds: float | None) -> str:
@@ -26,7 +26,7 @@ def _eta(seconds: float | None) -> str:
 
 class JobPanel:
     def __init__(self, *, on_cancel: Callable[[], Any], on_retry: Callable[[], Any] | None = None) -> None:
-        self.job: JobState | None = None
+        self.job: JobView | None = None
         with (
             ui.card()
             .classes(f"{theme.CARD} w-full p-3 gap-2")
@@ -66,9 +66,9 @@ class JobPanel:
 
     def pending(self, tool_label: str) -> None:
         """Immediate feedback on click, before the server has queued anything."""
-        self.show(JobState(id="", tool_label=tool_label, status="submitting"))
+        self.show(JobView.pending(tool_label))
 
-    def show(self, job: JobState) -> None:
+    def show(self, job: JobView) -> None:
         self.job = job
         self.card.set_visibility(True)
         busy = job.status in {"submitting", "queued", "running"}
@@ -89,7 +89,7 @@ class JobPanel:
             parts = [f"{percent * 100:.0f}%"]
             if job.message:
                 parts.insert(0, job.message)
-            eta = _eta(job.eta_s)
+            eta = _eta(job.eta_seconds)
             if eta:
                 parts.append(eta)
             self._set("auto_fix_high", f"{job.tool_label}", " · ".join(parts), "text-primary")
@@ -118,8 +118,8 @@ class JobPanel:
         self.detail.set_text(detail)
 
 
-def _refund_note(job: JobState) -> str:
+def _refund_note(job: JobView) -> str:
     """The jobs service already says so in most errors; say it once."""
-    if job.credit_state != "refunded" or "refund" in job.error.lower():
+    if job.credit_state != "refunded" or "refund" in (job.error or "").lower():
         return ""
     return " Your credit was refunded."

@@ -12,7 +12,7 @@ from nicegui import ui
 
 from components import theme
 from components.compare_view import CompareView
-from pixora_ui.services.studio import Stroke, StudioError
+from pixora_ui.engine.masks import MaskError, Stroke
 
 MIN_SIZE, MAX_SIZE = 4, 240
 
@@ -73,7 +73,7 @@ class MaskPainter:
             return
         try:
             self.strokes.append(Stroke.from_raw(raw, width=self.width, height=self.height))
-        except StudioError:
+        except MaskError:
             return
         self._status()
 

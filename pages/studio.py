@@ -36,14 +36,13 @@ from pixora_ui.auth import verify
 from pixora_ui.auth.current import CurrentUser
 from pixora_ui.auth.errors import AccountError
 from pixora_ui.billing.service import payments_enabled
-from pixora_ui.services import create, studio
+from pixora_ui.services import create, previews, studio
+from pixora_ui.services.job_views import JobView
 from pixora_ui.services.plans import Usage
 from pixora_ui.services.usage import LIMIT_MESSAGE
 from pixora_ui.settings import get_settings
 
-ERASE_TOOL = "erase"
 LIBRARY_PAGE = 30  # photos per "Show more": one update stays far below 256 KB
-BOX_TOOLS = frozenset({"crop", "expand"})
 RESUBMIT_WINDOW_S = 5.0  # an identical apply this soon after reuses the idempotency key: one credit
 
 STUDIO_CSS = """
@@ -264,7 +263,7 @@ class StudioPage:
                 ui.label("Magic erase").classes("text-sm font-semibold grow")
                 ui.button("Erase", icon="auto_fix_high").on(
                     "click",
-                    lambda: self.palette.apply(ERASE_TOOL) if self.palette else None,
+                    lambda: self.palette and self.palette.open_tool and self.palette.apply(self.palette.open_tool),
                     js_handler=INSTANT_FEEDBACK_JS,
                 ).props("unelevated dense no-caps").classes("px-3").mark("erase-apply").props("data-testid=erase-apply")
                 ui.button(icon="close", on_click=self._close_tool).props("flat round dense size=sm")
@@ -660,7 +659,7 @@ class StudioPage:
     # ------------------------------------------------------------------ tools
 
     def _tool_opened(self, tool: str | None) -> None:
-        erase = tool == ERASE_TOOL
+        erase = studio.painted_mask(tool) is not None
         self.erase_panel.set_visibility(erase)
         if erase:
             self._close_sheets()  # on a phone the photo must be visible to paint on it
@@ -674,7 +673,7 @@ class StudioPage:
             self.palette.close()
 
     def _params_changed(self, tool: str, _values: dict[str, Any]) -> None:
-        if tool in BOX_TOOLS or tool == studio.SMART_CROP_TOOL:
+        if previews.shows_preview_box(tool):
             self._update_overlay()
 
     def _update_overlay(self) -> None:
@@ -682,10 +681,10 @@ class StudioPage:
         tool = self.palette.open_tool if self.palette else None
         box = None
         self.crop_token += 1  # a smart-crop preview still on its way is for an older state
-        if version is not None and self.palette is not None and tool in BOX_TOOLS:
-            box = studio.preview_box(tool, self.palette.values(tool), width=version.width, height=version.height)
+        if version is not None and self.palette is not None and tool is not None:
+            box = previews.preview_box(tool, self.palette.values(tool), width=version.width, height=version.height)
         self.canvas.set_overlay(box)
-        if version is not None and self.palette is not None and tool == studio.SMART_CROP_TOOL:
+        if version is not None and self.palette is not None and tool == previews.SMART_CROP_TOOL:
             background_tasks.create(
                 self._smart_crop_preview(self.crop_token, version, self.palette.values(tool)),
                 name="smart-crop preview",
@@ -695,7 +694,7 @@ class StudioPage:
         await asyncio.sleep(0.4)  # typing a size fires a change per key: only the last one runs the engine
         if token != self.crop_token:
             return
-        box = await studio.smart_crop_preview(
+        box = await previews.smart_crop_preview(
             self.user.id, asset_id=version.id, params=params, width=version.width, height=version.height
         )
         if token == self.crop_token and box is not None and not self.canvas.is_deleted:
@@ -739,13 +738,13 @@ class StudioPage:
             return
         self.jobs.pending(card.label)
         params = dict(params)
-        if tool == ERASE_TOOL:
+        if (mask_param := studio.painted_mask(tool)) is not None:
             if not self.painter.has_paint:
                 self.jobs.hide()
                 ui.notify("Paint over what you want to erase first", type="warning")
                 return
             try:
-                params["mask"] = await studio.create_mask(
+                params[mask_param] = await studio.create_mask(
                     self.user.id,
                     for_asset_id=version.id,
                     strokes=self.painter.strokes,
@@ -807,7 +806,7 @@ class StudioPage:
             self._open_upgrade()
             return
         except studio.StudioError as exc:
-            self.jobs.show(studio.JobState(id="", tool_label="Create", status="failed", error=str(exc)))
+            self.jobs.show(JobView.refused("Create", str(exc)))
             return
         for state in states:
             self.my_jobs[state.id] = ""
@@ -848,7 +847,7 @@ class StudioPage:
             self._open_upgrade()
             return
         except studio.StudioError as exc:
-            self.jobs.show(studio.JobState(id="", tool_label=label, status="failed", error=str(exc)))
+            self.jobs.show(JobView.refused(label, str(exc)))
             return
         if self.recent_submit is not None and self.recent_submit[2] == key:
             self.recent_submit = (*self.recent_submit[:3], state.id)
@@ -857,7 +856,7 @@ class StudioPage:
         self.jobs.show(state)
         self._close_sheets()
         await self._refresh_usage()
-        if state.finished:
+        if state.done:
             await self._job_changed(state)
 
     def _idempotency_key(self, asset_id: str, tool: str, params: dict[str, Any], provider: str | None) -> str:
@@ -885,19 +884,19 @@ class StudioPage:
             return
         self.jobs.show(state)
 
-    async def _job_changed(self, state: studio.JobState) -> None:
+    async def _job_changed(self, state: JobView) -> None:
         if state.id not in self.my_jobs or self.canvas.is_deleted:
             return
         # Called by the job runner, outside any page context: enter this page's.
         with self.client.layout:
             await self._job_update(state)
 
-    async def _job_update(self, state: studio.JobState) -> None:
+    async def _job_update(self, state: JobView) -> None:
         if state.id in self.created_jobs and state.status == "succeeded":
             state = dataclasses.replace(state, note="Added to your library as a new photo")
         if state.id == self.active_job:
             self.jobs.show(state)
-        if not state.finished:
+        if not state.done:
             return
         self.my_jobs.pop(state.id, None)
         if state.status in {"failed", "cancelled"} and self.recent_submit and self.recent_submit[3] == state.id:
@@ -968,7 +967,9 @@ class StudioPage:
             self.painter.shrink()
         elif key == "]":
             self.painter.grow()
-        elif key.lower() == "e" and self.palette is not None and self.palette.open_tool == ERASE_TOOL:
+        elif (
+            key.lower() == "e" and self.palette is not None and studio.painted_mask(self.palette.open_tool) is not None
+        ):
             self.painter.toggle_eraser()
         elif key.lower() == "u":
             self._pick_files()

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from pixora_ui.providers.router import choices_for
 
 if TYPE_CHECKING:
-    from pixora_ui.services.studio import JobState
+    from pixora_ui.services.job_views import JobView
 
 STYLE_TOOL = "style"
 
@@ -55,7 +55,7 @@ async def submit_generation(
     aspect: str = "1:1",
     count: int = 1,
     idempotency_key: str | None = None,
-) -> list[JobState]:
+) -> list[JobView]:
     """Queue `count` (1-4) text-to-image jobs, one AI edit each (reserved by the jobs service).
 
     Raises LimitReachedError when the user has no AI edit left for the first picture, StudioError with
@@ -65,12 +65,12 @@ async def submit_generation(
     from pixora_ui.engine.create_options import MAX_COUNT
     from pixora_ui.engine.registry import ToolError
     from pixora_ui.services import assets, jobs
-    from pixora_ui.services.studio import LimitReachedError, StudioError, job_state
+    from pixora_ui.services.studio import LimitReachedError, StudioError
     from pixora_ui.services.usage import LimitReached
 
     if not 1 <= int(count) <= MAX_COUNT:
         raise StudioError(f"Choose between 1 and {MAX_COUNT} pictures.")
-    states: list[JobState] = []
+    states: list[JobView] = []
     for index in range(int(count)):
         key = f"{idempotency_key}-{index}" if idempotency_key else None
         try:
@@ -91,5 +91,5 @@ async def submit_generation(
             if "No configured provider" in str(exc):
                 raise StudioError("Creating pictures needs Gemini or ImageKit on this server.") from exc
             raise StudioError(str(exc)) from exc
-        states.append(job_state(view))
+        states.append(view)
     return states

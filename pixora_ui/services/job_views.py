@@ -1,5 +1,8 @@
 """What a page sees of a job: `JobView`, plain data built from a job row (never an ORM object).
 
+The studio's job panel shows it as it is, and also before a row exists: `JobView.pending` (the
+request is on its way) and `JobView.refused` (it was turned down before a job was queued).
+
 Shared by the job service (submit, cancel), the executor that runs jobs and the event module that
 pushes changes to pages; it imports none of them. `to_wire`/`from_wire` carry a view between
 processes (worker pipes, Redis pub/sub) as JSON-safe data.
@@ -14,7 +17,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CREDIT_REFUNDED, JOB_FINAL_STATES, JOB_QUEUED, JOB_RUNNING, Asset, Job, as_utc
+from db.models import (
+    CREDIT_NONE,
+    CREDIT_REFUNDED,
+    JOB_FAILED,
+    JOB_FINAL_STATES,
+    JOB_QUEUED,
+    JOB_RUNNING,
+    Asset,
+    Job,
+    as_utc,
+)
 from pixora_ui.engine.registry import Tool, ToolRegistry
 
 _DATETIME_FIELDS = ("created_at", "started_at", "finished_at")
@@ -35,7 +48,7 @@ class JobView:
     user_id: int
     tool: str
     tool_label: str
-    status: str  # queued | running | succeeded | failed | cancelled
+    status: str  # queued | running | succeeded | failed | cancelled; "submitting" before a row exists
     progress: float  # 0..1
     message: str  # short progress text ("Removing background…")
     error: str | None  # safe to show; says when the credit was refunded
@@ -49,6 +62,37 @@ class JobView:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     params: dict[str, Any] | None = None
+    note: str = ""  # what the page adds after success ("Added to your library as a new photo")
+
+    @classmethod
+    def pending(cls, tool_label: str) -> JobView:
+        """A request on its way, before the server has queued anything (immediate feedback on click)."""
+        return cls._without_row(tool_label, "submitting", None)
+
+    @classmethod
+    def refused(cls, tool_label: str, error: str) -> JobView:
+        """A request turned down before any job was queued (not a photo, no provider, ...)."""
+        return cls._without_row(tool_label, JOB_FAILED, error)
+
+    @classmethod
+    def _without_row(cls, tool_label: str, status: str, error: str | None) -> JobView:
+        return cls(
+            id="",
+            user_id=0,
+            tool="",
+            tool_label=tool_label,
+            status=status,
+            progress=0.0,
+            message="",
+            error=error,
+            eta_seconds=None,
+            queue_position=None,
+            result_asset_id=None,
+            input_asset_id=None,
+            credit_state=CREDIT_NONE,
+            provider="",
+            created_at=datetime.now(UTC),
+        )
 
     @property
     def done(self) -> bool:

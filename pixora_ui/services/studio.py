@@ -1,27 +1,27 @@
 """A thin facade for the studio page: plain data in, plain data out, no NiceGUI.
 
 The page never sees ORM objects or sessions. It asks this module for the user's library, the
-versions of a photo, tool cards built from the registry, mask rasterisation and download URLs;
-writes (uploads, edits, deletes) go through the assets and jobs services.
+versions of a photo, tool cards built from the registry, erase masks and download URLs; writes
+(uploads, edits, deletes) go through the assets and jobs services. Jobs come back as
+`job_views.JobView`; the boxes drawn over a photo come from `previews`.
 """
 
 from __future__ import annotations
 
-import io
-import math
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from PIL import Image, ImageDraw
-
 from db.session import session_scope
 from pixora_ui.engine import tools as engine_tools
+from pixora_ui.engine.masks import MaskError, Stroke, mask_png
 from pixora_ui.engine.registry import GROUP_LABELS, Param, Tool
 from pixora_ui.services import assets, media
 from pixora_ui.services.assets import AssetView
+from pixora_ui.services.job_views import JobView
 from pixora_ui.services.plans import Usage
 from pixora_ui.settings import get_settings
 
@@ -100,27 +100,6 @@ class ToolCard:
         return self.providers[0][1] if self.providers else ""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class JobState:
-    """What the job panel shows about one edit."""
-
-    id: str
-    tool_label: str
-    status: str  # submitting | queued | running | succeeded | failed | cancelled
-    progress: float = 0.0
-    message: str = ""
-    eta_s: float | None = None
-    queue_position: int | None = None
-    error: str = ""
-    credit_state: str = "none"
-    result_asset_id: str | None = None
-    note: str = ""
-
-    @property
-    def finished(self) -> bool:
-        return self.status in {"succeeded", "failed", "cancelled"}
-
-
 # ---------------------------------------------------------------- tools
 
 
@@ -141,7 +120,7 @@ def _provider_state(tool: Tool) -> tuple[bool, str, tuple[tuple[str, str], ...]]
 def _has_generative_provider(tool: str) -> bool:
     from pixora_ui.providers.router import choices_for
 
-    return any(c.available and c.name != "local" for c in choices_for(tool, {"mode": "generative"}))
+    return any(c.available and c.name != "local" for c in choices_for(tool))
 
 
 def palette_params(tool: Tool) -> tuple[Param, ...]:
@@ -193,6 +172,13 @@ def tool_label(name: str | None) -> str:
 def costs_credit(name: str) -> bool:
     registry = engine_tools.get_registry()
     return name in registry and registry.get(name).costs_credit
+
+
+def painted_mask(name: str | None) -> str | None:
+    """The parameter of tool `name` that takes a mask the user paints over the photo (magic erase's);
+    None for a tool without a brush."""
+    registry = engine_tools.get_registry()
+    return registry.get(name).painted_mask if name and name in registry else None
 
 
 # ---------------------------------------------------------------- library and versions
@@ -360,75 +346,12 @@ def download_url(
 # ---------------------------------------------------------------- masks
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Stroke:
-    points: tuple[tuple[float, float], ...]
-    size: float
-    erase: bool = False
-
-    @classmethod
-    def from_raw(cls, raw: dict[str, Any], *, width: int, height: int) -> Stroke:
-        """Validate a stroke from the browser: bounded number of points, clamped to the image."""
-        raw_points = raw.get("points") or []
-        if not isinstance(raw_points, list) or not raw_points:
-            raise StudioError("Empty brush stroke")
-        points: list[tuple[float, float]] = []
-        for item in raw_points[:5000]:
-            if not isinstance(item, list | tuple) or len(item) != 2:
-                raise StudioError("Malformed brush stroke")
-            x, y = _finite(item[0]), _finite(item[1])
-            points.append((min(max(x, -width), 2 * width), min(max(y, -height), 2 * height)))
-        size = min(max(_finite(raw.get("size") or 1), 1.0), float(max(width, height)))
-        return cls(points=tuple(points), size=size, erase=bool(raw.get("erase")))
-
-
-def _finite(value: Any) -> float:
-    """A coordinate or size from the browser as a finite float; anything else is a StudioError."""
-    if isinstance(value, bool):
-        raise StudioError("Malformed brush stroke")
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise StudioError("Malformed brush stroke") from None
-    if not math.isfinite(number):
-        raise StudioError("Malformed brush stroke")
-    return number
-
-
-def rasterise_mask(strokes: Sequence[Stroke], *, width: int, height: int) -> Image.Image:
-    """An L-mode mask (255 = erase here) the size of the image, painted from the strokes in order."""
-    mask = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(mask)
-    for stroke in strokes:
-        fill = 0 if stroke.erase else 255
-        radius = stroke.size / 2
-        pts = list(stroke.points)
-        if len(pts) > 1:
-            draw.line(pts, fill=fill, width=max(1, round(stroke.size)), joint="curve")
-        for x, y in (pts[0], pts[-1]) if len(pts) > 1 else pts:
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
-        # Round joints between segments so fast strokes leave no gaps.
-        for x, y in pts[1:-1]:
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
-    return mask
-
-
-def mask_png(strokes: Sequence[Stroke], *, width: int, height: int) -> bytes:
-    if not any(not s.erase for s in strokes):
-        raise StudioError("Paint over what you want to erase first")
-    mask = rasterise_mask(strokes, width=width, height=height)
-    if mask.getbbox() is None:
-        raise StudioError("The mask is empty: paint over what you want to erase")
-    buffer = io.BytesIO()
-    mask.save(buffer, format="PNG", optimize=False, compress_level=1)
-    return buffer.getvalue()
-
-
 async def create_mask(user_id: int, *, for_asset_id: str, strokes: Sequence[Stroke], width: int, height: int) -> str:
-    """Rasterise the strokes into a mask asset for the photo; returns its id for the tool's `mask` parameter."""
-    import asyncio
-
-    png = await asyncio.to_thread(mask_png, strokes, width=width, height=height)
+    """Rasterise the strokes into a mask asset for the photo; returns its id for the tool's mask parameter."""
+    try:
+        png = await asyncio.to_thread(mask_png, strokes, width=width, height=height)
+    except MaskError as exc:
+        raise StudioError(str(exc)) from exc
     try:
         async with session_scope() as session:
             view = await assets.create_mask_asset(session, owner_id=user_id, for_asset_id=for_asset_id, data=png)
@@ -498,22 +421,6 @@ class EmailNotVerifiedError(StudioError):
     """A Free account that has not confirmed its address: the page says how to get the free edits."""
 
 
-def job_state(view: Any) -> JobState:
-    """A jobs.JobView as the job panel shows it."""
-    return JobState(
-        id=view.id,
-        tool_label=view.tool_label,
-        status=view.status,
-        progress=float(view.progress or 0.0),
-        message=view.message or "",
-        eta_s=view.eta_seconds,
-        queue_position=view.queue_position,
-        error=view.error or "",
-        credit_state=view.credit_state,
-        result_asset_id=view.result_asset_id,
-    )
-
-
 async def submit_edit(
     user_id: int,
     *,
@@ -522,7 +429,7 @@ async def submit_edit(
     params: dict[str, Any],
     provider: str | None = None,
     idempotency_key: str | None = None,
-) -> JobState:
+) -> JobView:
     """Queue an edit; LimitReachedError at the credit limit, StudioError with the reason otherwise."""
     from pixora_ui.engine.registry import ToolError
     from pixora_ui.services import jobs
@@ -545,10 +452,10 @@ async def submit_edit(
         raise LimitReachedError(str(exc)) from exc
     except (ToolError, jobs.JobError, assets.AssetError) as exc:
         raise StudioError(str(exc)) from exc
-    return job_state(view)
+    return view
 
 
-async def cancel_edit(user_id: int, job_id: str) -> JobState:
+async def cancel_edit(user_id: int, job_id: str) -> JobView:
     from pixora_ui.services import jobs
 
     try:
@@ -556,17 +463,14 @@ async def cancel_edit(user_id: int, job_id: str) -> JobState:
             view = await jobs.cancel(session, user_id=user_id, job_id=job_id)
     except jobs.JobError as exc:
         raise StudioError(str(exc)) from exc
-    return job_state(view)
+    return view
 
 
-def watch_jobs(user_id: int, callback: Callable[[JobState], Awaitable[None] | None]) -> Callable[[], None]:
+def watch_jobs(user_id: int, callback: Callable[[JobView], Awaitable[None] | None]) -> Callable[[], None]:
     """Call `callback` for every change of the user's jobs; returns the unsubscribe function."""
     from pixora_ui.services import jobs
 
-    def relay(view: Any) -> Awaitable[None] | None:
-        return callback(job_state(view))
-
-    return jobs.subscribe(user_id, relay)
+    return jobs.subscribe(user_id, callback)
 
 
 async def usage_of(user_id: int) -> Usage:
@@ -574,94 +478,3 @@ async def usage_of(user_id: int) -> Usage:
 
     async with session_scope() as session:
         return await get_usage(session, user_id=user_id)
-
-
-# ---------------------------------------------------------------- crop and expand previews
-
-
-def _number(params: dict[str, Any], *names: str) -> float:
-    for name in names:
-        value = params.get(name)
-        if value not in (None, ""):
-            try:
-                return float(value)
-            except (TypeError, ValueError):
-                return 0.0
-    return 0.0
-
-
-def preview_box(tool: str, params: dict[str, Any], *, width: int, height: int) -> tuple[int, int, int, int] | None:
-    """The box (x, y, w, h in image pixels) a crop keeps, or the new canvas an expand makes; None if unknown."""
-    if tool == "expand":
-        from pixora_ui.engine.expand import ExpandError, margins_for
-
-        try:
-            top, right, bottom, left = margins_for(
-                height,
-                width,
-                aspect=str(params.get("aspect") or "none"),
-                top=_number(params, "top"),
-                right=_number(params, "right"),
-                bottom=_number(params, "bottom"),
-                left=_number(params, "left"),
-            )
-        except ExpandError:
-            return None
-        if not any((top, right, bottom, left)):
-            return None
-        return (-left, -top, width + left + right, height + top + bottom)
-    if tool == "crop":
-        x = max(0, min(round(_number(params, "x")), width - 1))
-        y = max(0, min(round(_number(params, "y")), height - 1))
-        w, h = round(_number(params, "width")), round(_number(params, "height"))
-        # 0 means "to the edge", like the tool itself.
-        w = width - x if w <= 0 else min(w, width - x)
-        h = height - y if h <= 0 else min(h, height - y)
-        if (x, y, w, h) == (0, 0, width, height):
-            return None
-        return (x, y, w, h)
-    return None
-
-
-SMART_CROP_TOOL = "smart-crop"
-
-
-async def smart_crop_preview(
-    user_id: int, *, asset_id: str, params: dict[str, Any], width: int, height: int
-) -> tuple[int, int, int, int] | None:
-    """Where smart crop would cut (x, y, w, h at full size), found on the small preview.
-
-    Free and quick (the preview is at most 512 px); None when the tool is off or the parameters are not valid yet.
-    Runs on the low-priority background executor, never on the engine executor, so previews cannot take
-    inference slots from paid jobs.
-    """
-    import asyncio
-
-    from pixora_ui.engine import imageio
-    from pixora_ui.engine.registry import ToolError, never_cancelled, no_progress
-    from pixora_ui.providers.local import in_background
-
-    registry = engine_tools.get_registry()
-    if SMART_CROP_TOOL not in registry:
-        return None
-    tool = registry.get(SMART_CROP_TOOL)
-    if not tool.availability()[0]:
-        return None
-    try:
-        clean = tool.validate(params)
-        async with session_scope() as session:
-            view = await assets.get_asset(session, owner_id=user_id, asset_id=asset_id)
-        data = await assets.read_bytes(view, variant="preview")
-        pixels = (await asyncio.to_thread(imageio.decode, data, max_bytes=1 << 26, max_pixels=1 << 24)).pixels
-        scale = width / pixels.shape[1]
-        for key in ("width", "height"):
-            if isinstance(clean.get(key), int | float) and clean[key] > 0:
-                clean[key] = max(1, round(clean[key] / scale))
-        result = await in_background(tool.run, pixels, clean, no_progress, never_cancelled)
-    except (ToolError, imageio.ImageInputError, assets.AssetError):
-        return None
-    if result.box is None:
-        return None
-    x, y, w, h = result.box
-    sx, sy = round(x * scale), round(y * scale)
-    return (sx, sy, min(width - sx, round(w * scale)), min(height - sy, round(h * scale)))

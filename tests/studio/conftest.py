@@ -114,6 +114,7 @@ def build_studio_registry() -> ToolRegistry:
             group="generative",
             description="Brush over things to remove",
             run=_erase,
+            painted_mask="mask",
             params=(Param(name="mask", label="Mask", kind="image", required=True),),
         )
     )

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from components.history_strip import History
+from pixora_ui.engine.masks import MaskError, Stroke, mask_png, rasterise_mask
 from pixora_ui.services import media, studio
-from pixora_ui.services.studio import Stroke, StudioError, VersionCard
+from pixora_ui.services.studio import StudioError, VersionCard
 
 
 def _version(vid: str, parent: str | None, tool: str | None, name: str = "My Photo.JPG") -> VersionCard:
@@ -89,14 +90,14 @@ def test_download_url_is_signed_and_converts() -> None:
 
 def test_mask_is_painted_from_strokes_and_the_eraser_removes_paint() -> None:
     brush = Stroke(points=((10.0, 10.0), (50.0, 10.0)), size=10)
-    mask = np.asarray(studio.rasterise_mask([brush], width=100, height=80))
+    mask = np.asarray(rasterise_mask([brush], width=100, height=80))
     assert mask.shape == (80, 100)
     assert mask[10, 30] == 255 and mask[40, 30] == 0
     eraser = Stroke(points=((30.0, 10.0),), size=12, erase=True)
-    mask = np.asarray(studio.rasterise_mask([brush, eraser], width=100, height=80))
+    mask = np.asarray(rasterise_mask([brush, eraser], width=100, height=80))
     assert mask[10, 30] == 0 and mask[10, 12] == 255
-    with pytest.raises(StudioError):
-        studio.mask_png([eraser], width=100, height=80)
+    with pytest.raises(MaskError):
+        mask_png([eraser], width=100, height=80)
 
 
 def test_strokes_from_the_browser_are_validated_and_clamped() -> None:
@@ -104,27 +105,8 @@ def test_strokes_from_the_browser_are_validated_and_clamped() -> None:
     assert stroke.points == ((-100.0, 5.0), (50.0, 160.0))
     assert stroke.size == 100
     for bad in ({"points": []}, {"points": [[1, 2, 3]]}, {"points": "x"}):
-        with pytest.raises(StudioError):
+        with pytest.raises(MaskError):
             Stroke.from_raw(bad, width=100, height=80)
-
-
-def test_crop_and_expand_previews() -> None:
-    assert studio.preview_box("crop", {"x": 10, "y": 20, "width": 0, "height": 30}, width=100, height=80) == (
-        10,
-        20,
-        90,
-        30,
-    )
-    assert studio.preview_box("crop", {"x": 0, "y": 0, "width": 0, "height": 0}, width=100, height=80) is None
-    box = studio.preview_box(
-        "expand", {"aspect": "none", "top": 10, "right": 0, "bottom": 0, "left": 50}, width=100, height=80
-    )
-    assert box == (-50, -8, 150, 88)
-    square = studio.preview_box(
-        "expand", {"aspect": "1:1", "top": 0, "right": 0, "bottom": 0, "left": 0}, width=100, height=80
-    )
-    assert square == (0, -10, 100, 100)
-    assert studio.preview_box("flip", {}, width=100, height=80) is None
 
 
 def test_prompt_preview_shows_the_local_plan_or_what_is_needed() -> None:
@@ -147,12 +129,13 @@ def test_every_registered_tool_has_a_card_with_cost() -> None:
 
 @pytest.mark.models
 async def test_smart_crop_preview_finds_the_box_on_the_small_preview() -> None:
+    from pixora_ui.services import previews
     from pixora_ui.services import studio as facade
     from tests.studio.conftest import make_user, sample_png
 
     user_id = await make_user()
     card = await facade.upload_photo(user_id, data=sample_png(), filename="astronaut.png")
-    box = await facade.smart_crop_preview(
+    box = await previews.smart_crop_preview(
         user_id, asset_id=card.id, params={"focus": "subject", "ratio": "9:16"}, width=card.width, height=card.height
     )
     assert box is not None
@@ -161,7 +144,7 @@ async def test_smart_crop_preview_finds_the_box_on_the_small_preview() -> None:
     assert abs(w / h - 9 / 16) < 0.02
     # Not valid yet (an exact width without a height): no preview rather than an error.
     assert (
-        await facade.smart_crop_preview(
+        await previews.smart_crop_preview(
             user_id, asset_id=card.id, params={"width": 100}, width=card.width, height=card.height
         )
         is None

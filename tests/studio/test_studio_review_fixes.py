@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pixora_ui.services.studio import Stroke, StudioError
+from pixora_ui.engine.masks import MaskError, Stroke
 
 
 @pytest.mark.parametrize(
@@ -23,8 +23,8 @@ from pixora_ui.services.studio import Stroke, StudioError
         {"points": [[1, 2]], "size": {"a": 1}},
     ],
 )
-def test_malformed_numbers_are_studio_errors(raw: dict[str, Any]) -> None:
-    with pytest.raises(StudioError):
+def test_malformed_numbers_are_mask_errors(raw: dict[str, Any]) -> None:
+    with pytest.raises(MaskError):
         Stroke.from_raw(raw, width=100, height=80)
 
 
@@ -36,6 +36,7 @@ def test_numeric_strings_still_work() -> None:
 @pytest.mark.models
 async def test_smart_crop_preview_runs_off_the_engine_executor(monkeypatch: pytest.MonkeyPatch) -> None:
     from pixora_ui.providers import local
+    from pixora_ui.services import previews
     from pixora_ui.services import studio as facade
     from tests.studio.conftest import make_user, sample_png
 
@@ -53,7 +54,7 @@ async def test_smart_crop_preview_runs_off_the_engine_executor(monkeypatch: pyte
     monkeypatch.setattr(local, "background_executor", background)
     user_id = await make_user()
     card = await facade.upload_photo(user_id, data=sample_png(), filename="astronaut.png")
-    box = await facade.smart_crop_preview(
+    box = await previews.smart_crop_preview(
         user_id, asset_id=card.id, params={"focus": "subject", "ratio": "16:9"}, width=card.width, height=card.height
     )
     assert box is not None
