@@ -967,9 +967,7 @@ class StudioPage:
             self.painter.shrink()
         elif key == "]":
             self.painter.grow()
-        elif (
-            key.lower() == "e" and self.palette is not None and studio.painted_mask(self.palette.open_tool) is not None
-        ):
+        elif key.lower() == "e" and self.palette is not None and studio.painted_mask(self.palette.open_tool):
             self.painter.toggle_eraser()
         elif key.lower() == "u":
             self._pick_files()
