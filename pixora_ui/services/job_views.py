@@ -49,6 +49,7 @@ class JobView:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     params: dict[str, Any] | None = None
+    batch_id: str | None = None  # the batch this job belongs to (services.batches), if any
 
     @property
     def done(self) -> bool:
@@ -120,6 +121,7 @@ def to_view(
         started_at=started,
         finished_at=as_utc(job.finished_at),
         params=dict(job.params or {}),
+        batch_id=job.batch_id,
     )
 
 
