@@ -9,7 +9,7 @@ import pytest
 from skimage import data as skdata
 from sqlalchemy import func, select
 
-from db.models import CREDIT_REFUNDED, Batch, Job
+from db.models import CREDIT_REFUNDED, Batch, Job, User
 from db.session import session_scope
 from pixora_ui.services import batches, jobs
 from pixora_ui.services.batches import CreditsShort
@@ -175,3 +175,28 @@ async def test_a_panel_follows_the_batch_from_job_events(flaky: Flaky) -> None:
     assert followed.credits_charged == final.credits_charged == 2
     assert [i.result_id for i in followed.items] == [i.result_id for i in final.items]
     assert await get(user_id, batch.id) == final
+
+
+async def test_unverified_free_account_is_asked_to_confirm_its_address(any_db: str) -> None:
+    user_id = await make_user()
+    async with session_scope() as session:
+        row = await session.get(User, user_id)
+        assert row is not None
+        row.email_verified = False
+    photo = await upload_photo(user_id)
+    with pytest.raises(CreditsShort) as refused:
+        await submit(user_id, [photo])
+    assert refused.value.quote.needs_verification and "Confirm your e-mail" in str(refused.value)
+    assert (await submit(user_id, [photo], tool="t-free")).total == 1  # a free tool still runs
+
+
+async def test_list_batches_newest_first_for_their_owner_only(any_db: str) -> None:
+    user_id = await make_pro()
+    photos = await _photos(user_id, 2)
+    older = await submit(user_id, photos[:1])
+    newer = await submit(user_id, photos)
+    async with session_scope() as session:
+        listed = await batches.list_batches(session, user_id=user_id)
+        theirs = await batches.list_batches(session, user_id=await make_user("other@example.com"))
+    assert [b.id for b in listed] == [newer.id, older.id] and [b.total for b in listed] == [2, 1]
+    assert theirs == []
