@@ -105,9 +105,7 @@ def _response(view: BatchView, status: int) -> JSONResponse:
 
 
 def _submit_error(exc: Exception) -> ApiError:
-    if isinstance(exc, batches.CreditsShort):
-        return ApiError(402, "credits_exhausted", str(exc))
-    if isinstance(exc, jobs.LimitReached):
+    if isinstance(exc, jobs.LimitReached):  # batches.CreditsShort is one: the message says how many photos fit
         return ApiError(402, "credits_exhausted", str(exc))
     if isinstance(exc, AssetNotFound):
         return not_found()

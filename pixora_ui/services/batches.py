@@ -484,11 +484,18 @@ async def download_entries(session: AsyncSession, *, user_id: int, batch_id: str
     return entries
 
 
+_ZIP_FORMATS: dict[str, ZipFormat] = {
+    "original": "original",
+    "png": "png",
+    "jpeg": "jpeg",
+    "jpg": "jpeg",
+    "webp": "webp",
+}
+
+
 def parse_format(raw: str | None) -> ZipFormat | None:
-    """A download format from a query string ("jpg" is "jpeg"; nothing is "original"); None when unknown."""
-    text = (raw or "original").strip().lower()
-    text = "jpeg" if text == "jpg" else text
-    return text if text in ("original", "png", "jpeg", "webp") else None  # type: ignore[return-value]
+    """A download format from a query string (nothing is "original"); None when unknown."""
+    return _ZIP_FORMATS.get((raw or "original").strip().lower())
 
 
 def download_url(batch_id: str, fmt: ZipFormat = "original") -> str:
