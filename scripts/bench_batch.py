@@ -147,12 +147,11 @@ async def _batch(user_id: int, photo_ids: list[str], tool: str) -> tuple[float, 
 
 async def _zip(user_id: int, batch_id: str) -> tuple[float, int]:
     from db.session import session_scope
-    from pixora_ui.services import batches
-    from pixora_ui.services.batch_zip import stream_zip
+    from pixora_ui.services.batch_zip import download_entries, stream_zip
 
     started = time.perf_counter()
     async with session_scope() as session:
-        entries = await batches.download_entries(session, user_id=user_id, batch_id=batch_id, fmt="jpeg")
+        entries = await download_entries(session, user_id=user_id, batch_id=batch_id, fmt="jpeg")
     size = 0
     async for chunk in stream_zip(entries, "jpeg"):
         size += len(chunk)

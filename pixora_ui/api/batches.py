@@ -22,9 +22,8 @@ from pixora_ui.api.edits import WAIT_MAX_S, json_only
 from pixora_ui.api.errors import NO_STORE, ApiError, not_found
 from pixora_ui.api.keys import KeyOwner
 from pixora_ui.engine.registry import ParamError, ToolError, ToolUnavailable
-from pixora_ui.services import batches, jobs
+from pixora_ui.services import batch_zip, batches, jobs
 from pixora_ui.services.assets import AssetNotFound
-from pixora_ui.services.batch_zip import stream_zip
 from pixora_ui.services.batches import BatchView
 
 router = APIRouter(tags=["batches"])
@@ -235,16 +234,16 @@ async def download_batch(
 ) -> StreamingResponse:
     """Each succeeded photo's result, named after the photo and the tool (`beach-remove-bg.png`;
     repeated names are numbered). Photos that failed or were cancelled are left out."""
-    fmt = batches.parse_format(format)
+    fmt = batch_zip.parse_format(format)
     if fmt is None:
         raise ApiError(400, "bad_format", "format must be png, jpeg or webp.")
     view = await _batch(owner.user_id, batch_id)
     try:
         async with session_scope() as session:
-            entries = await batches.download_entries(session, user_id=owner.user_id, batch_id=batch_id, fmt=fmt)
+            entries = await batch_zip.download_entries(session, user_id=owner.user_id, batch_id=batch_id, fmt=fmt)
     except batches.BatchNotFound:
         raise not_found("batch") from None
     except batches.NothingToDownload as exc:
         raise ApiError(409, "nothing_to_download", str(exc)) from None
-    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{batches.archive_name(view)}"'}
-    return StreamingResponse(stream_zip(entries, fmt), media_type="application/zip", headers=headers)
+    headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{batch_zip.archive_name(view)}"'}
+    return StreamingResponse(batch_zip.stream_zip(entries, fmt), media_type="application/zip", headers=headers)

@@ -20,9 +20,10 @@ from typing import Any
 
 from db.session import session_scope
 from pixora_ui.engine.registry import ToolError
-from pixora_ui.services import batches, jobs, media
+from pixora_ui.services import batch_zip, batches, jobs, media
 from pixora_ui.services.assets import AssetError
-from pixora_ui.services.batches import BatchError, BatchView, Quote, ZipFormat
+from pixora_ui.services.batch_zip import ZipFormat
+from pixora_ui.services.batches import BatchError, BatchView, Quote
 from pixora_ui.services.job_views import JobView
 
 THUMBNAIL_URL_TTL_S = 3600  # and bound to the owner's session, like the studio's canvas URLs
@@ -107,4 +108,4 @@ def thumbnail_url(asset_id: str) -> str:
 
 def zip_url(batch_id: str, fmt: ZipFormat = "original") -> str:
     """The download button's link: the batch's results as one ZIP in `fmt`."""
-    return batches.download_url(batch_id, fmt)
+    return batch_zip.download_url(batch_id, fmt)

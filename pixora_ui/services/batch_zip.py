@@ -1,5 +1,13 @@
 """A batch's results as one ZIP, streamed: the archive is never built in memory or on disk.
 
+    download_entries(session, *, user_id, batch_id, fmt) -> list[ZipEntry]
+        The succeeded results in the batch's order, named "<photo>-<tool>.<ext>" and numbered when
+        names repeat; NothingToDownload while no photo has a result. fmt: original, png, jpeg, webp.
+    stream_zip(entries, fmt, quality=None) -> AsyncIterator[bytes]     the archive, chunk by chunk
+    parse_format(raw) -> ZipFormat | None     a query string's format ("jpg" is jpeg)
+    download_url(batch_id, fmt="original") -> str     the studio's link (web.batch_download)
+    archive_name(view) -> str     "pixora-remove-bg-2026-12-07.zip"
+
 The standard library's `zipfile` writes to a sink that is not seekable (so it puts each entry's
 sizes after its data) and hands every chunk it wrote to the response as it goes. One photo at a
 time is read, converted (png, jpeg or webp, in a worker thread) and written, so memory stays at
@@ -11,13 +19,90 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import zipfile
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import JOB_SUCCEEDED
 from pixora_ui.services import assets
-from pixora_ui.services.batches import ZipEntry, ZipFormat
+from pixora_ui.services.assets import AssetView
+from pixora_ui.services.batches import BatchView, NothingToDownload, get_batch
 from pixora_ui.settings import get_settings
+
+ZipFormat = Literal["original", "png", "jpeg", "webp"]
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+_FORMAT_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ZipEntry:
+    name: str  # unique in the archive, e.g. "beach-remove-bg.png"
+    asset: AssetView  # the result to put under that name
+
+
+def _slug(text: str) -> str:
+    stem = text.rsplit(".", 1)[0] if "." in text else text
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower()
+    return slug[:80] or "photo"
+
+
+def _unique(name: str, ext: str, taken: set[str]) -> str:
+    candidate = f"{name}.{ext}"
+    number = 2
+    while candidate.lower() in taken:
+        candidate = f"{name}-{number}.{ext}"
+        number += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+async def download_entries(session: AsyncSession, *, user_id: int, batch_id: str, fmt: ZipFormat) -> list[ZipEntry]:
+    """The batch's results in photo order, named "<photo>-<tool>.<ext>" (numbered when names repeat)."""
+    view = await get_batch(session, user_id=user_id, batch_id=batch_id)
+    entries: list[ZipEntry] = []
+    taken: set[str] = set()
+    for item in view.items:
+        if item.status != JOB_SUCCEEDED or not item.result_id:
+            continue
+        try:
+            result = await assets.get_asset(session, owner_id=user_id, asset_id=item.result_id)
+        except assets.AssetNotFound:
+            continue  # deleted from the library since: not part of the download
+        ext = _FORMAT_EXTENSIONS[fmt] if fmt != "original" else _EXTENSIONS.get(result.mime, "img")
+        name = _unique(f"{_slug(item.photo_name)}-{_slug(view.tool)}", ext, taken)
+        entries.append(ZipEntry(name=name, asset=result))
+    if not entries:
+        raise NothingToDownload()
+    return entries
+
+
+_ZIP_FORMATS: dict[str, ZipFormat] = {
+    "original": "original",
+    "png": "png",
+    "jpeg": "jpeg",
+    "jpg": "jpeg",
+    "webp": "webp",
+}
+
+
+def parse_format(raw: str | None) -> ZipFormat | None:
+    """A download format from a query string (nothing is "original"); None when unknown."""
+    return _ZIP_FORMATS.get((raw or "original").strip().lower())
+
+
+def download_url(batch_id: str, fmt: ZipFormat = "original") -> str:
+    """The studio's address of a batch's ZIP (for the signed-in owner; web.batch_download serves it)."""
+    return f"/batches/{batch_id}/download" + ("" if fmt == "original" else f"?format={fmt}")
+
+
+def archive_name(view: BatchView) -> str:
+    """The ZIP's file name, e.g. "pixora-remove-bg-2026-12-07.zip"."""
+    return f"pixora-{_slug(view.tool)}-{view.created_at:%Y-%m-%d}.zip"
+
 
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 # Conversions decode a whole photo: a few at a time in this process, whatever the number of downloads.

@@ -32,18 +32,16 @@ an error raised inside that block rolls everything back, which is what makes a r
     subscribe(user_id, batch_id, callback) -> unsubscribe
         callback(JobView) for every change of one of the batch's jobs; fold it into the panel's view
         with `BatchView.with_job(view)`.
-    download_entries(session, *, user_id, batch_id, fmt) -> list[ZipEntry]
-        The succeeded results and their unique file names (NothingToDownload when there is none);
-        stream them with services.batch_zip.stream_zip(entries, fmt). fmt: original, png, jpeg, webp.
-    download_url(batch_id, fmt="original") -> str    the studio's link to the ZIP (owner's session)
+
+The download (the results as one streamed ZIP, their file names, the studio's link) is in
+services.batch_zip; the studio's calls without sessions are in services.batch_studio.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from dataclasses import replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -56,7 +54,6 @@ from db.models import (
     JOB_FAILED,
     JOB_QUEUED,
     JOB_RUNNING,
-    JOB_SUCCEEDED,
     Asset,
     Batch,
     Job,
@@ -65,8 +62,7 @@ from db.models import (
     new_id,
     utcnow,
 )
-from pixora_ui.services import assets, job_events, jobs, usage
-from pixora_ui.services.assets import AssetView
+from pixora_ui.services import job_events, jobs, usage
 from pixora_ui.services.batch_views import BatchItem, BatchView, Quote
 from pixora_ui.services.job_views import JobView, registry, to_view
 from pixora_ui.settings import get_settings
@@ -80,10 +76,7 @@ __all__ = [
     "CreditsShort",
     "NothingToDownload",
     "Quote",
-    "ZipEntry",
     "cancel_all",
-    "download_entries",
-    "download_url",
     "get_batch",
     "list_batches",
     "quote",
@@ -95,9 +88,6 @@ __all__ = [
 
 MAX_PHOTOS = 200
 _KEY_MAX = 100
-ZipFormat = Literal["original", "png", "jpeg", "webp"]
-_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
-_FORMAT_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 
 class BatchError(Exception):
@@ -437,72 +427,3 @@ def subscribe(user_id: int, batch_id: str, callback: Callable[[JobView], Awaitab
         return callback(view) if view.batch_id == batch_id else None
 
     return job_events.subscribe(user_id, on_change)
-
-
-# --- download -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ZipEntry:
-    name: str  # unique in the archive, e.g. "beach-remove-bg.png"
-    asset: AssetView  # the result to put under that name
-
-
-def _slug(text: str) -> str:
-    stem = text.rsplit(".", 1)[0] if "." in text else text
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", stem).strip("-").lower()
-    return slug[:80] or "photo"
-
-
-def _unique(name: str, ext: str, taken: set[str]) -> str:
-    candidate = f"{name}.{ext}"
-    number = 2
-    while candidate.lower() in taken:
-        candidate = f"{name}-{number}.{ext}"
-        number += 1
-    taken.add(candidate.lower())
-    return candidate
-
-
-async def download_entries(session: AsyncSession, *, user_id: int, batch_id: str, fmt: ZipFormat) -> list[ZipEntry]:
-    """The batch's results in photo order, named "<photo>-<tool>.<ext>" (numbered when names repeat)."""
-    view = await get_batch(session, user_id=user_id, batch_id=batch_id)
-    entries: list[ZipEntry] = []
-    taken: set[str] = set()
-    for item in view.items:
-        if item.status != JOB_SUCCEEDED or not item.result_id:
-            continue
-        try:
-            result = await assets.get_asset(session, owner_id=user_id, asset_id=item.result_id)
-        except assets.AssetNotFound:
-            continue  # deleted from the library since: not part of the download
-        ext = _FORMAT_EXTENSIONS[fmt] if fmt != "original" else _EXTENSIONS.get(result.mime, "img")
-        name = _unique(f"{_slug(item.photo_name)}-{_slug(view.tool)}", ext, taken)
-        entries.append(ZipEntry(name=name, asset=result))
-    if not entries:
-        raise NothingToDownload()
-    return entries
-
-
-_ZIP_FORMATS: dict[str, ZipFormat] = {
-    "original": "original",
-    "png": "png",
-    "jpeg": "jpeg",
-    "jpg": "jpeg",
-    "webp": "webp",
-}
-
-
-def parse_format(raw: str | None) -> ZipFormat | None:
-    """A download format from a query string (nothing is "original"); None when unknown."""
-    return _ZIP_FORMATS.get((raw or "original").strip().lower())
-
-
-def download_url(batch_id: str, fmt: ZipFormat = "original") -> str:
-    """The studio's address of a batch's ZIP (for the signed-in owner; web.batch_download serves it)."""
-    return f"/batches/{batch_id}/download" + ("" if fmt == "original" else f"?format={fmt}")
-
-
-def archive_name(view: BatchView) -> str:
-    """The ZIP's file name, e.g. "pixora-remove-bg-2026-12-07.zip"."""
-    return f"pixora-{_slug(view.tool)}-{view.created_at:%Y-%m-%d}.zip"

@@ -13,8 +13,8 @@ from skimage import data as skdata
 
 from db.session import session_scope
 from pixora_ui.services import assets, batches
-from pixora_ui.services.batch_zip import stream_zip
-from pixora_ui.services.batches import BatchView, ZipFormat
+from pixora_ui.services.batch_zip import ZipFormat, download_entries, download_url, stream_zip
+from pixora_ui.services.batches import BatchView
 from tests.batches.conftest import finished, submit
 from tests.jobs.conftest import make_user, png_bytes, upload_photo
 from tests.jobs.test_api import sign_in
@@ -38,7 +38,7 @@ async def _finished_batch(user_id: int) -> BatchView:
 
 async def _archive(user_id: int, batch_id: str, fmt: ZipFormat) -> tuple[zipfile.ZipFile, int]:
     async with session_scope() as session:
-        entries = await batches.download_entries(session, user_id=user_id, batch_id=batch_id, fmt=fmt)
+        entries = await download_entries(session, user_id=user_id, batch_id=batch_id, fmt=fmt)
     chunks = [chunk async for chunk in stream_zip(entries, fmt)]
     return zipfile.ZipFile(io.BytesIO(b"".join(chunks))), len([c for c in chunks if c])
 
@@ -83,14 +83,14 @@ async def test_nothing_to_download_until_a_photo_succeeds() -> None:
     batch = await finished(user_id, await submit(user_id, [tiny], tool="t-flaky"))
     with pytest.raises(batches.NothingToDownload):
         async with session_scope() as session:
-            await batches.download_entries(session, user_id=user_id, batch_id=batch.id, fmt="png")
+            await download_entries(session, user_id=user_id, batch_id=batch.id, fmt="png")
 
 
 async def test_studio_download_route_is_for_the_owner_only(user: User) -> None:
     owner = await make_user(limit=10)
     batch = await _finished_batch(owner)
     await sign_in(user, owner)
-    response = await user.http_client.get(batches.download_url(batch.id, "webp"))
+    response = await user.http_client.get(download_url(batch.id, "webp"))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
     assert f'filename="pixora-t-flaky-{batch.created_at:%Y-%m-%d}.zip"' in response.headers["content-disposition"]
@@ -100,7 +100,7 @@ async def test_studio_download_route_is_for_the_owner_only(user: User) -> None:
 
     stranger = await make_user("stranger@example.com")
     await sign_in(user, stranger)
-    assert (await user.http_client.get(batches.download_url(batch.id))).status_code == 404
+    assert (await user.http_client.get(download_url(batch.id))).status_code == 404
     assert (await user.http_client.get("/batches/nope/download")).status_code == 404
     user.http_client.cookies.clear()
-    assert (await user.http_client.get(batches.download_url(batch.id))).status_code == 401
+    assert (await user.http_client.get(download_url(batch.id))).status_code == 401
