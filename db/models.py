@@ -227,6 +227,29 @@ class Job(Base):
     # job whose lease expired is recovered (failed, credit refunded), never another worker's live job.
     worker_id: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column()
+    # The batch this job belongs to (the same tool run on many photos); NULL for a single edit.
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"), index=True)
+
+
+class Batch(Base):
+    """One tool with one set of parameters over many photos: a job per photo (jobs.batch_id).
+
+    `asset_ids` keeps the photos in the order they were chosen; a photo's newest job in the batch
+    is its current state (a retry adds a job, the failed one stays as history).
+    """
+
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("user_id", "idempotency_key", name="uq_batches_user_idempotency"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    tool: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    provider: Mapped[str | None] = mapped_column(String(30))
+    asset_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    idempotency_key: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column()
 
 
 class StripeEvent(Base):

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse
 
-from pixora_ui.api import catalog, edits, generations, photos
+from pixora_ui.api import batches, catalog, edits, generations, photos
 from pixora_ui.api.body_cap import BodyCapMiddleware
 from pixora_ui.api.errors import install_error_handlers
 from pixora_ui.api.schemas import ErrorBody
@@ -56,7 +56,7 @@ def build_v1() -> FastAPI:
     )
     install_error_handlers(api)
     api.add_middleware(BodyCapMiddleware, limit=_v1_body_limit)
-    for router in (photos.router, edits.router, generations.router, catalog.router):
+    for router in (photos.router, edits.router, batches.router, generations.router, catalog.router):
         api.include_router(router, responses=COMMON_ERRORS)
     return api
 

@@ -63,6 +63,7 @@ class JobView:
     finished_at: datetime | None = None
     params: dict[str, Any] | None = None
     note: str = ""  # what the page adds after success ("Added to your library as a new photo")
+    batch_id: str | None = None  # the batch this job belongs to (services.batches), if any
 
     @classmethod
     def pending(cls, tool_label: str) -> JobView:
@@ -164,6 +165,7 @@ def to_view(
         started_at=started,
         finished_at=as_utc(job.finished_at),
         params=dict(job.params or {}),
+        batch_id=job.batch_id,
     )
 
 

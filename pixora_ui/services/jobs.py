@@ -6,7 +6,8 @@ finished in one transaction -> `job_events.publish` -> the page.
 
 API (all take the caller's AsyncSession first; none commits - use `async with session_scope()`):
 
-    submit(session, *, user_id, asset_id, tool, params=None, idempotency_key=None, provider=None) -> JobView
+    submit(session, *, user_id, asset_id, tool, params=None, idempotency_key=None, provider=None,
+           batch_id=None) -> JobView
         Validates `params` against the tool registry (unknown names, types, ranges -> ParamError),
         resolves kind-"image" parameters to the user's own assets (AssetNotFound otherwise), picks
         the provider (providers.router.choose; ToolUnavailable when none can run it), reserves one
@@ -14,6 +15,7 @@ API (all take the caller's AsyncSession first; none commits - use `async with se
         `queued` job and returns at once. It is enqueued after the caller commits.
         The same idempotency key twice (double click, retry) returns the same job and charges once,
         even when both requests race: the key is unique per user in the database.
+        `batch_id` files the job under a batch (services.batches submits one job per photo here).
     cancel(session, *, user_id, job_id) -> JobView
         A queued job is cancelled at once (credit refunded); a running one is asked to stop and
         ends `cancelled` (credit refunded) as soon as the tool notices.
@@ -171,6 +173,7 @@ async def submit(
     params: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     provider: str | None = None,
+    batch_id: str | None = None,
 ) -> JobView:
     """Queue `tool` on the user's asset; see the module docstring for the rules."""
     from pixora_ui.providers import router
@@ -219,6 +222,7 @@ async def submit(
         "attempts": 0,
         "cancel_requested": False,
         "created_at": utcnow(),
+        "batch_id": batch_id,
     }
     statement = (
         _insert(session)

@@ -22,6 +22,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "pixora_ui.web.imagekit_routes",
     "pixora_ui.api.app",
     "pixora_ui.web.style_previews",
+    "pixora_ui.web.batch_download",
 )
 
 
