@@ -208,14 +208,14 @@ class StudioPage:
             ui.notify("That photo is no longer available", type="warning")
             return
         if root_id != self.root_id:
-            self.history = self.strip.history = History()
+            self.history = History()
             self.erase.painter.clear()
         self.root_id = root_id
         self.history.load(versions, version_id or (self.history.current_id if self.history.current_id else None))
+        self.strip.show(self.history)  # before the buttons refresh: they must see this photo's thumbnails
         self.library.mark_open(root_id)
         self.sheets.close()
         self._show_current()
-        self.strip.render()
 
     def _show_current(self) -> None:
         version = self.history.current
@@ -290,7 +290,7 @@ class StudioPage:
         if self.root_id == root_id:
             self.root_id = None
             self.history.load([])
-            self.strip.render()
+            self.strip.show(self.history)
             self._show_current()
             self.empty_title.set_text("Photo deleted")
         self._undo_toast(f"Deleted “{photo.name if photo else 'photo'}”", ids, reopen=(root_id, None))
