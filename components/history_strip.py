@@ -141,6 +141,11 @@ class HistoryStrip:
             return on_delete(current.id)
         return None
 
+    def show(self, history: History) -> None:
+        """Another photo's versions: the thumbnails are rebuilt, never kept from the previous photo."""
+        self.history = history
+        self.render()
+
     def render(self) -> None:
         """Rebuild the thumbnails (a handful of small elements; done only when versions change)."""
         self.strip.clear()
@@ -157,6 +162,7 @@ class HistoryStrip:
                     .on("click", lambda v=version.id: self._on_select(v))
                     .props(
                         f'title="{version.label}: click to view; the next edit starts from it" data-version="{index}"'
+                        f' data-version-id="{version.id}"'
                     )
                     .mark(f"version-{index}")
                     .props("data-testid=" + f"version-{index}")
@@ -171,10 +177,9 @@ class HistoryStrip:
         current = self.history.current
         self.delete_button.set_enabled(current is not None and not current.is_original)
         for child in self.strip.default_slot.children:
-            version_index = child.props.get("data-version")
-            if version_index is None:
+            version_id = child.props.get("data-version-id")
+            if version_id is None:
                 continue
-            version = self.history.versions[int(version_index)]
-            child.classes(add="is-current") if version.id == self.history.current_id else child.classes(
+            child.classes(add="is-current") if version_id == self.history.current_id else child.classes(
                 remove="is-current"
             )

@@ -1,6 +1,10 @@
-"""Keyboard shortcuts of the studio and the `?` overlay that lists them."""
+"""Keyboard shortcuts of the studio: what each key does, and the `?` overlay that lists them."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from nicegui import ui
 
@@ -20,6 +24,66 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("/", "Describe an edit"),
     ("?", "This list"),
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Actions:
+    """What the page does for each shortcut."""
+
+    undo: Callable[[], Any]
+    redo: Callable[[], Any]
+    toggle_compare: Callable[[], Any]
+    download: Callable[[], Any]
+    brush_smaller: Callable[[], Any]
+    brush_larger: Callable[[], Any]
+    toggle_eraser: Callable[[], Any]
+    upload: Callable[[], Any]
+    focus_prompt: Callable[[], Any]
+
+
+class Shortcuts:
+    """The page's key listener (held keys do not repeat an action) and the `?` list, built on first use."""
+
+    def __init__(self, actions: Actions) -> None:
+        self._actions = actions
+        self._container = ui.context.client.layout
+        self._dialog: ui.dialog | None = None  # most visits never open it
+        ui.keyboard(on_key=self._key, repeating=False)
+
+    def show_list(self) -> None:
+        if self._dialog is None:
+            with self._container:
+                self._dialog = shortcuts_dialog()
+        self._dialog.open()
+
+    def _key(self, e: Any) -> None:
+        if not e.action.keydown:
+            return
+        key = str(e.key.name)
+        mods = e.modifiers
+        actions = self._actions
+        if (mods.ctrl or mods.meta) and key.lower() == "z":
+            actions.redo() if mods.shift else actions.undo()
+        elif (mods.ctrl or mods.meta) and key.lower() == "y":
+            actions.redo()
+        elif mods.ctrl or mods.meta or mods.alt:
+            return
+        elif key == "?":
+            self.show_list()
+        elif key.lower() == "c":
+            actions.toggle_compare()
+        elif key.lower() == "d":
+            actions.download()
+        elif key == "[":
+            actions.brush_smaller()
+        elif key == "]":
+            actions.brush_larger()
+        elif key.lower() == "e":
+            actions.toggle_eraser()
+        elif key.lower() == "u":
+            actions.upload()
+        elif key == "/":
+            actions.focus_prompt()
 
 
 def shortcuts_dialog() -> ui.dialog:

@@ -55,6 +55,37 @@ a.pixora-link {{ color: {PRIMARY}; text-decoration: none; }}
 a.pixora-link:hover {{ text-decoration: underline; }}
 """
 
+# The studio's three-column grid; below 1024 px the side columns become bottom sheets.
+STUDIO_CSS = """
+.pixora-studio { display: grid; grid-template-columns: 280px minmax(0, 1fr) 360px; height: calc(100dvh - 56px);
+  width: 100%; overflow: hidden; }
+.pixora-panel { overflow-y: auto; overscroll-behavior: contain; }
+.pixora-left { border-right: 1px solid rgba(0,0,0,.06); }
+.pixora-right { border-left: 1px solid rgba(0,0,0,.06); }
+body.body--dark .pixora-left, body.body--dark .pixora-right { border-color: rgba(255,255,255,.08); }
+.pixora-sheet-head, .pixora-bottom-nav { display: none; }
+.pixora-photo { display: flex; gap: 10px; align-items: center; padding: 6px; border-radius: 12px; cursor: pointer;
+  border: 1px solid transparent; }
+.pixora-photo:hover { background: rgba(109,94,252,.06); }
+.pixora-photo.is-open { background: rgba(109,94,252,.10); border-color: rgba(109,94,252,.35); }
+.pixora-photo img { width: 48px; height: 48px; object-fit: cover; border-radius: 8px; flex: none; }
+.pixora-tool.q-expansion--expanded { background: rgba(109,94,252,.06); }
+@media (max-width: 1023px) {
+  .pixora-studio { grid-template-columns: minmax(0, 1fr); height: calc(100dvh - 56px - 60px); }
+  .pixora-sheet { position: fixed; left: 0; right: 0; bottom: 60px; max-height: 72dvh; z-index: 2000;
+    transform: translateY(calc(100% + 70px)); transition: transform .22s ease; border-radius: 18px 18px 0 0;
+    box-shadow: 0 -12px 40px rgba(0,0,0,.25); border: none !important; }
+  body.body--light .pixora-sheet { background: #fff; }
+  body.body--dark .pixora-sheet { background: #17171f; }
+  .pixora-sheet.is-open { transform: none; }
+  .pixora-sheet-head { display: flex; }
+  .pixora-bottom-nav { display: flex; position: fixed; left: 0; right: 0; bottom: 0; height: 60px; z-index: 2001;
+    border-top: 1px solid rgba(0,0,0,.08); }
+  body.body--light .pixora-bottom-nav { background: rgba(255,255,255,.96); }
+  body.body--dark .pixora-bottom-nav { background: rgba(20,20,28,.96); border-color: rgba(255,255,255,.08); }
+}
+"""
+
 
 def apply_theme() -> None:
     """Colours, fonts and shared CSS for the current page; dark mode follows the system."""

@@ -1,0 +1,202 @@
+"""The library column: upload zone, "Create with AI", and the photos, paged by "Show more"; renaming.
+
+The panel owns the list of photo cards; the page says which photo is open and what a click does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+
+from nicegui import ui
+
+from components import theme
+from components.upload_zone import UploadZone
+from pixora_ui.services import studio
+
+LIBRARY_PAGE = 30  # photos per "Show more": one update stays far below 256 KB
+
+PhotoAction = Callable[[str], Awaitable[None]]
+
+
+class LibraryPanel:
+    def __init__(
+        self,
+        *,
+        user_id: int,
+        still_signed_in: Callable[[], Awaitable[bool]],
+        on_open: PhotoAction,
+        on_delete: PhotoAction,
+        on_renamed: PhotoAction,
+        on_uploaded: Callable[[studio.PhotoCard], Awaitable[None]],
+        on_create: Callable[[], None] | None,
+    ) -> None:
+        self.photos: list[studio.PhotoCard] = []
+        self.open_id: str | None = None
+        self._user_id = user_id
+        self._on_open = on_open
+        self._on_delete = on_delete
+        self._shown = 0
+        self._more_button: ui.button | None = None
+        self._layout = ui.context.client.layout
+        self._rename = RenameDialog(user_id=user_id, still_signed_in=still_signed_in, on_saved=self._renamed)
+        self._on_renamed = on_renamed
+        self.upload = UploadZone(user_id=user_id, on_uploaded=on_uploaded, still_signed_in=still_signed_in)
+        if on_create is not None:
+            ui.button("Create with AI", icon="auto_awesome", on_click=on_create).props("outline no-caps").classes(
+                "w-full"
+            ).mark("create-open").props("data-testid=create-open")
+        with ui.row().classes("w-full items-center justify-between px-1"):
+            ui.label("Library").classes(f"text-xs uppercase tracking-wider font-semibold {theme.MUTED}")
+            self.count = ui.label("").classes(f"text-xs {theme.MUTED}")
+        self.list = ui.column().classes("w-full gap-1").mark("library").props("data-testid=library")
+        with self.list:
+            for _ in range(3):
+                ui.skeleton().classes("w-full h-14 rounded-xl")
+
+    async def reload(self) -> None:
+        self.show(await studio.library_for(self._user_id))
+
+    def show(self, photos: list[studio.PhotoCard]) -> None:
+        """The first page of the library; "Show more" appends the next (keeps each update small)."""
+        self.photos = photos
+        self.list.clear()
+        self.count.set_text(f"{len(photos)} photo{'s' if len(photos) != 1 else ''}" if photos else "")
+        self._shown = 0
+        with self.list:
+            if not photos:
+                ui.label("No photos yet. Drop some above.").classes(f"text-sm {theme.MUTED} px-1 py-2")
+        self._more_photos()
+
+    def add(self, card: studio.PhotoCard) -> None:
+        self.show([card, *[p for p in self.photos if p.id != card.id]])
+
+    def remove(self, photo_id: str) -> None:
+        self.show([p for p in self.photos if p.id != photo_id])
+
+    def get(self, photo_id: str) -> studio.PhotoCard | None:
+        return next((p for p in self.photos if p.id == photo_id), None)
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(id, name) of every photo: for tools that take a second image."""
+        return [(p.id, p.name) for p in self.photos]
+
+    def mark_open(self, photo_id: str | None) -> None:
+        self.open_id = photo_id
+        for child in self.list.default_slot.children:
+            child.classes(add="is-open") if child.props.get("data-photo") == photo_id else child.classes(
+                remove="is-open"
+            )
+
+    def rename(self, photo_id: str, name: str | None = None) -> None:
+        photo = self.get(photo_id)
+        self._rename.open(photo_id, name or (photo.name if photo else ""))
+
+    def _more_photos(self) -> None:
+        if self._more_button is not None and not self._more_button.is_deleted:
+            self._more_button.delete()
+        self._more_button = None
+        start, end = self._shown, min(len(self.photos), self._shown + LIBRARY_PAGE)
+        with self.list:
+            for index in range(start, end):
+                self._photo_row(index, self.photos[index])
+            if end < len(self.photos):
+                self._more_button = (
+                    ui.button(f"Show more ({len(self.photos) - end})", on_click=self._more_photos)
+                    .props("flat no-caps dense")
+                    .classes("w-full")
+                    .mark("library-more")
+                    .props("data-testid=library-more")
+                )
+        self._shown = end
+
+    def _photo_row(self, index: int, photo: studio.PhotoCard) -> None:
+        classes = "pixora-photo w-full" + (" is-open" if photo.id == self.open_id else "")
+        with (
+            ui.element("div")
+            .classes(classes)
+            .on("click", lambda p=photo.id: self._on_open(p))
+            .props(f'data-photo="{photo.id}"')
+            .mark(f"photo-{index}")
+            .props("data-testid=" + f"photo-{index}")
+        ):
+            ui.element("img").props(f'src="{photo.preview_url}" loading="lazy" alt="" draggable="false"')
+            with ui.column().classes("gap-0 grow min-w-0"):
+                ui.label(photo.name).classes("text-sm font-medium truncate w-full")
+                edits = f" · {photo.versions} edit{'s' if photo.versions != 1 else ''}" if photo.versions else ""
+                ui.label(f"{photo.created_at:%d %b %Y}{edits}").classes(f"text-xs {theme.MUTED}")
+            # The menu button must not also open the photo; stopping the click needs no server round trip.
+            with ui.button(icon="more_vert").props("flat round dense size=sm").on("click.stop", js_handler="() => {}"):
+                with ui.menu():
+                    ui.menu_item("Rename", on_click=lambda p=photo: self.rename(p.id, p.name))
+                    ui.menu_item("Delete", on_click=lambda p=photo: self._delete(p.id)).mark(
+                        f"delete-photo-{index}"
+                    ).props("data-testid=" + f"delete-photo-{index}")
+
+    async def _delete(self, photo_id: str) -> None:
+        # The menu that asked is rebuilt by the delete: work in the page's context, not the menu's.
+        with self._layout:
+            await self._on_delete(photo_id)
+
+    async def _renamed(self, photo_id: str, name: str) -> None:
+        self.show([dataclasses.replace(p, name=name) if p.id == photo_id else p for p in self.photos])
+        await self._on_renamed(photo_id)
+
+
+class RenameDialog:
+    """One rename dialog per page, built on first use and reused (a new dialog per click would pile up)."""
+
+    def __init__(
+        self,
+        *,
+        user_id: int,
+        still_signed_in: Callable[[], Awaitable[bool]],
+        on_saved: Callable[[str, str], Awaitable[None]],
+    ) -> None:
+        self._user_id = user_id
+        self._still_signed_in = still_signed_in
+        self._on_saved = on_saved
+        self._target: str | None = None
+        self._dialog: ui.dialog | None = None
+        self._layout = ui.context.client.layout  # not the menu that opens it: menus are rebuilt
+
+    def open(self, photo_id: str, name: str) -> None:
+        if self._dialog is None:
+            with self._layout:
+                self._build()
+        assert self._dialog is not None
+        self._target = photo_id
+        self.field.props(remove="error error-message")
+        self.field.set_value(name)
+        self._dialog.open()
+
+    def _build(self) -> None:
+        with ui.dialog() as self._dialog, ui.card().classes(f"{theme.CARD} p-5 w-[380px] max-w-[94vw] gap-3"):
+            ui.label("Rename photo").classes(f"text-lg {theme.HEADING}")
+            self.field = (
+                ui.input("Name")
+                .props("outlined autofocus")
+                .classes("w-full")
+                .mark("rename-input")
+                .props("data-testid=rename-input")
+            )
+            self.field.on("keydown.enter", self._save)
+            with ui.row().classes("w-full justify-end gap-2"):
+                ui.button("Cancel", on_click=self._dialog.close).props("flat no-caps data-testid=rename-cancel")
+                ui.button("Save", on_click=self._save).props("unelevated no-caps").mark("rename-save").props(
+                    "data-testid=rename-save"
+                )
+
+    async def _save(self) -> None:
+        target = self._target
+        if target is None or self._dialog is None:
+            return
+        if not await self._still_signed_in():
+            return
+        try:
+            new_name = await studio.rename_photo(self._user_id, target, self.field.value or "")
+        except studio.StudioError as exc:
+            self.field.props(f'error error-message="{exc}"')
+            return
+        self._dialog.close()
+        await self._on_saved(target, new_name)
