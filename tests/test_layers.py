@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
         "pixora_ui.providers",
         "pixora_ui.storage",
         "pixora_ui.auth",
+        "pixora_ui.mail",  # team invitations; billing's payment-failed notice also sends through it
     },
     "pixora_ui.workers": {"db", "pixora_ui.engine", "pixora_ui.providers", "pixora_ui.storage", "pixora_ui.services"},
 }

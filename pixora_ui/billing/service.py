@@ -591,7 +591,7 @@ async def handle_event(raw_body: bytes, signature: str | None) -> WebhookResult:
 
 
 async def _send_payment_failed_mail(*, email: str, name: str, invoice_url: str | None, settings: Settings) -> None:
-    from pixora_ui.auth import mailer
+    from pixora_ui import mail
 
     greeting = f"Hi {name}," if name else "Hello,"
     lines = [
@@ -605,7 +605,7 @@ async def _send_payment_failed_mail(*, email: str, name: str, invoice_url: str |
         lines += ["", f"You can also pay the open invoice directly: {invoice_url}"]
     lines += ["", "— Pixora"]
     try:
-        await mailer.send_mail(to=email, subject="Your Pixora payment failed", text="\n".join(lines))
+        await mail.send_mail(to=email, subject="Your Pixora payment failed", text="\n".join(lines))
     except Exception:
         # The warning banner is already stored; a mail failure must not make Stripe redeliver the event.
         log.exception("payment-failed mail to user could not be sent")
