@@ -51,6 +51,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Asset, as_utc, new_id, utcnow
+from pixora_ui.errors import NotFound, PixoraError
 from pixora_ui.settings import get_settings
 from pixora_ui.storage.base import StorageError
 from pixora_ui.storage.factory import get_storage
@@ -70,17 +71,20 @@ _LOSSLESS_SOURCES = frozenset({"png", "gif", "bmp", "tiff"})
 _ORIGINAL_JPEG_QUALITY = 95
 
 
-class AssetError(Exception):
+class AssetError(PixoraError):
     """Base of asset errors; the message is safe to show."""
 
 
-class AssetNotFound(AssetError):
+class AssetNotFound(AssetError, NotFound):
     def __init__(self) -> None:
         super().__init__("That photo was not found. It may have been deleted.")
 
 
 class QuotaExceeded(AssetError):
     """The upload would take the user over their storage quota."""
+
+    status = 413
+    code = "quota_exceeded"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -19,37 +19,36 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from db.models import User, UserSession, utcnow
+from pixora_ui.errors import LIMIT_MESSAGE, VERIFY_MESSAGE, EmailNotVerified, LimitReached, NotFound, PixoraError
 from pixora_ui.services.plans import Usage
 from pixora_ui.settings import get_settings
 
 RESET_PERIOD = timedelta(days=30)
-LIMIT_MESSAGE = "You have used all your free AI edits. Upgrade to Pro for unlimited edits."
+
+# The limit errors live in pixora_ui.errors (one class for every surface) and stay importable from here.
+__all__ = [
+    "LIMIT_MESSAGE",
+    "RESET_PERIOD",
+    "VERIFY_MESSAGE",
+    "EmailNotVerified",
+    "LimitReached",
+    "UnknownUser",
+    "UsageError",
+    "cached_session_usage",
+    "forget_user_usage",
+    "get_usage",
+    "maybe_reset_period",
+    "refund_credit",
+    "remember_session_usage",
+    "reserve_credit",
+]
 
 
-class UsageError(Exception):
-    """Base class of usage errors; the message is safe to show."""
+class UsageError(PixoraError):
+    """Base class of usage errors other than the limit itself; the message is safe to show."""
 
 
-class LimitReached(UsageError):
-    """The user has no AI edits left on their plan."""
-
-    def __init__(self, message: str = LIMIT_MESSAGE) -> None:
-        super().__init__(message)
-
-
-VERIFY_MESSAGE = (
-    "Confirm your e-mail address to get your free AI edits: open the link we sent you (the studio can send it again)."
-)
-
-
-class EmailNotVerified(LimitReached):
-    """A Free account whose address is not confirmed yet: its free edits are not granted."""
-
-    def __init__(self, message: str = VERIFY_MESSAGE) -> None:
-        super().__init__(message)
-
-
-class UnknownUser(UsageError):
+class UnknownUser(UsageError, NotFound):
     def __init__(self) -> None:
         super().__init__("Account not found")
 
