@@ -51,6 +51,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Asset, as_utc, new_id, utcnow
+from db.session import on_commit
 from pixora_ui.errors import NotFound, PixoraError
 from pixora_ui.settings import get_settings
 from pixora_ui.storage.base import StorageError
@@ -321,7 +322,7 @@ def _hold_until_transaction_ends(session: AsyncSession, refs: list[_FileRef]) ->
         return
     committed = False
 
-    def on_commit(_session: Any) -> None:
+    def mark_committed(_session: Any) -> None:
         nonlocal committed
         if sync.get_transaction() is root and sync.get_nested_transaction() is None:
             committed = True
@@ -335,7 +336,7 @@ def _hold_until_transaction_ends(session: AsyncSession, refs: list[_FileRef]) ->
         if not committed:
             _schedule_removal(set(held))
 
-    sa_event.listen(sync, "after_commit", on_commit)
+    sa_event.listen(sync, "after_commit", mark_committed)
     sa_event.listen(sync, "after_transaction_end", on_end)
 
 
@@ -681,7 +682,7 @@ def _forget_after_commit(session: AsyncSession, asset_ids: Iterable[str]) -> Non
 
     ids = list(asset_ids)
     media.forget(ids)  # now, and again after the commit in case a request cached the old row meanwhile
-    sa_event.listen(session.sync_session, "after_commit", lambda _s: media.forget(ids), once=True)
+    on_commit(session, lambda: media.forget(ids))
 
 
 _pending_removals: set[asyncio.Task[int]] = set()
@@ -698,7 +699,7 @@ def _schedule_removal(candidates: set[tuple[str, str]]) -> None:
 
 
 def _remove_files_after_commit(session: AsyncSession, candidates: set[tuple[str, str]]) -> None:
-    sa_event.listen(session.sync_session, "after_commit", lambda _s: _schedule_removal(candidates), once=True)
+    on_commit(session, lambda: _schedule_removal(candidates))
 
 
 async def remove_unreferenced_files(candidates: Iterable[tuple[str, str]]) -> int:
