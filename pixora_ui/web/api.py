@@ -329,11 +329,9 @@ async def api_gemini_edit(request: Request) -> Response:
                 provider=provider,
             )
     except ImageInputError as exc:
-        status = 413 if exc.code == "too_many_bytes" else 400
-        return json_error(status, "bad_image" if status == 400 else "too_large", str(exc))
-    except QuotaExceeded as exc:
-        return json_error(413, "quota_exceeded", str(exc))
-    except (LimitReached, AssetNotFound, ToolError) as exc:
+        # This route predates the image-input codes: it answers bad_image (400) or too_large (413).
+        return json_error(exc.status, "bad_image" if exc.status == 400 else "too_large", exc.message)
+    except (QuotaExceeded, LimitReached, AssetNotFound, ToolError) as exc:
         return _submit_error(exc, user.usage)
 
     done = await jobs.wait_for(view.id, user_id=user.id, timeout=settings.gemini_timeout_s + _GEMINI_WAIT_EXTRA_S)
