@@ -8,7 +8,7 @@ server-side prepared statements are switched off, since they do not survive conn
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -96,6 +96,15 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run `callback` once this unit of work commits (never when it rolls back).
+
+    How a service that only holds the session says "tell the others" (a job is ready, a cache entry
+    is stale) without committing itself: the entry point that opened the session commits.
+    """
+    event.listen(session.sync_session, "after_commit", lambda _session: callback(), once=True)
 
 
 async def dispose_engine() -> None:

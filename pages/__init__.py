@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
-
-PAGE_MODULES: tuple[str, ...] = (
-    "pages.landing",
-    "pages.errors",
-    "pages.login",
-    "pages.signup",
-    "pages.forgot_password",
-    "pages.reset_password",
-    "pages.profile",
-    "pages.billing",
-    "pages.team",
-    "pages.studio",
-)
-
 
 def register_pages() -> None:
-    for name in PAGE_MODULES:
-        importlib.import_module(name)
+    # Importing a page module registers its `@ui.page` routes, so the imports happen here, when the
+    # app is built, never as a side effect of importing `pages` (NiceGUI's test fixture drops those).
+    from pages import (  # noqa: F401 - imported for the routes they register
+        billing,
+        forgot_password,
+        landing,
+        login,
+        profile,
+        reset_password,
+        signup,
+        studio,
+        team,
+    )
     from pages.errors import register_not_found
 
     register_not_found()

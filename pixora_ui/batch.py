@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from pixora_ui.engine import imageio
 from pixora_ui.engine.registry import ImageArray, Tool, ToolError
 from pixora_ui.engine.tools import get_registry
+from pixora_ui.errors import PixoraError
 from pixora_ui.settings import get_settings
 
 log = logging.getLogger("pixora.batch")
@@ -30,7 +31,7 @@ IMAGE_SUFFIXES = frozenset(
 _SUFFIX = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 
 
-class BatchError(Exception):
+class BatchError(PixoraError):
     """The batch cannot start (unknown tool, bad parameter, no inputs); one sentence."""
 
 

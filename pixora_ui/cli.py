@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from pixora_ui.errors import PixoraError
 from pixora_ui.settings import SettingsError, get_settings
 
 # `main.py <name>` runs pixora_ui.commands.<name> (dashes become underscores); --help lists them in this order.
@@ -51,5 +52,9 @@ def main(argv: Sequence[str], *, run_server: Callable[..., None] | None = None) 
     if args.command == "serve" and run_server is not None:
         run_server(settings, host=args.host, port=args.port)
         return 0
-    exit_code: int = module.run(args, settings)
+    try:
+        exit_code: int = module.run(args, settings)
+    except PixoraError as exc:  # the command line's one translation: the message, exit status 1
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
     return exit_code

@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from db.migrate import upgrade
 from db.session import dispose_engine
+from pixora_ui.services import transforms
 from pixora_ui.settings import Settings, get_settings
+from pixora_ui.workers import runner
 
 log = logging.getLogger("pixora")
 
-# Background services: each module exposes `async start()` and `async stop()`.
-SERVICE_MODULES: tuple[str, ...] = ("pixora_ui.workers.runner", "pixora_ui.services.transforms")
-
 
 def _services() -> list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]]:
-    found = []
-    for name in SERVICE_MODULES:
-        module = importlib.import_module(name)
-        found.append((module.start, module.stop))
-    return found
+    """Background services, started in this order and stopped in reverse: the job runner, then the
+    image-URL renderers."""
+    return [(runner.start, runner.stop), (transforms.start, transforms.stop)]
 
 
 _migrated_urls: set[str] = set()  # databases this process upgraded before serving

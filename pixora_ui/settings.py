@@ -14,11 +14,13 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from pixora_ui.errors import PixoraError
+
 WEAK_SECRETS = frozenset({"", "changeme", "change-me", "changethis", "secret", "dev-insecure-secret-change-me"})
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - refused outside development
 
 
-class SettingsError(RuntimeError):
+class SettingsError(PixoraError, RuntimeError):
     """Raised when the configuration cannot be used (for example a weak secret in production)."""
 
 

@@ -21,9 +21,8 @@ from pixora_ui.api.auth import api_owner
 from pixora_ui.api.edits import WAIT_MAX_S, json_only
 from pixora_ui.api.errors import NO_STORE, ApiError, not_found
 from pixora_ui.api.keys import KeyOwner
-from pixora_ui.engine.registry import ParamError, ToolError, ToolUnavailable
+from pixora_ui.engine.registry import ToolError
 from pixora_ui.services import batch_zip, batches, jobs
-from pixora_ui.services.assets import AssetNotFound
 from pixora_ui.services.batches import BatchView
 
 router = APIRouter(tags=["batches"])
@@ -103,18 +102,6 @@ def _response(view: BatchView, status: int) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers={**NO_STORE, "Location": f"/api/v1/batches/{view.id}"})
 
 
-def _submit_error(exc: Exception) -> ApiError:
-    if isinstance(exc, jobs.LimitReached):  # batches.CreditsShort is one: the message says how many photos fit
-        return ApiError(402, "credits_exhausted", str(exc))
-    if isinstance(exc, AssetNotFound):
-        return not_found()
-    if isinstance(exc, ToolUnavailable):
-        return ApiError(503, "tool_unavailable", str(exc))
-    if isinstance(exc, ParamError):
-        return ApiError(422, "invalid_params", str(exc))
-    return ApiError(400, "bad_request", str(exc))
-
-
 def _same_request(view: BatchView, body: BatchRequest) -> bool:
     if view.tool != body.tool:
         return False
@@ -164,20 +151,18 @@ async def create_batch(
                 400, "unknown_provider", f"No provider named {body.provider!r} is configured on this server."
             )
     key = (idempotency_key or "").strip() or None
-    try:
-        async with session_scope() as session:
-            view = await batches.submit(
-                session,
-                user_id=owner.user_id,
-                photo_ids=body.photo_ids,
-                tool=body.tool,
-                params=dict(body.params),
-                limit_to=body.limit_to,
-                idempotency_key=key,
-                provider=body.provider,
-            )
-    except (batches.BatchError, jobs.LimitReached, AssetNotFound, ToolError) as exc:
-        raise _submit_error(exc) from None
+    # Service errors (credits short, unknown photo, bad parameters) answer through api.errors.
+    async with session_scope() as session:
+        view = await batches.submit(
+            session,
+            user_id=owner.user_id,
+            photo_ids=body.photo_ids,
+            tool=body.tool,
+            params=dict(body.params),
+            limit_to=body.limit_to,
+            idempotency_key=key,
+            provider=body.provider,
+        )
     if key and not _same_request(view, body):
         raise ApiError(
             409,
@@ -243,7 +228,5 @@ async def download_batch(
             entries = await batch_zip.download_entries(session, user_id=owner.user_id, batch_id=batch_id, fmt=fmt)
     except batches.BatchNotFound:
         raise not_found("batch") from None
-    except batches.NothingToDownload as exc:
-        raise ApiError(409, "nothing_to_download", str(exc)) from None
     headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{batch_zip.archive_name(view)}"'}
     return StreamingResponse(batch_zip.stream_zip(entries, fmt), media_type="application/zip", headers=headers)

@@ -21,10 +21,9 @@ from pixora_ui.api import schemas
 from pixora_ui.api.auth import api_owner
 from pixora_ui.api.errors import NO_STORE, ApiError, not_found
 from pixora_ui.api.keys import KeyOwner
-from pixora_ui.engine.registry import ParamError, ToolError, ToolUnavailable
+from pixora_ui.engine.registry import ToolError
 from pixora_ui.services import jobs
-from pixora_ui.services.assets import AssetNotFound
-from pixora_ui.services.jobs import JobNotFound, JobView, LimitReached
+from pixora_ui.services.jobs import JobNotFound, JobView
 
 router = APIRouter(tags=["edits and jobs"])
 Owner = Annotated[KeyOwner, Depends(api_owner)]
@@ -61,18 +60,6 @@ async def _check_reuse(owner_id: int, key: str, body: schemas.EditRequest) -> No
             "idempotency_key_reused",
             "This Idempotency-Key was already used for a different edit. Use a new key for a new edit.",
         )
-
-
-def _submit_error(exc: Exception) -> ApiError:
-    if isinstance(exc, LimitReached):
-        return ApiError(402, "credits_exhausted", str(exc))
-    if isinstance(exc, AssetNotFound):
-        return not_found()
-    if isinstance(exc, ToolUnavailable):
-        return ApiError(503, "tool_unavailable", str(exc))
-    if isinstance(exc, ParamError):
-        return ApiError(422, "invalid_params", str(exc))
-    return ApiError(400, "bad_request", str(exc))
 
 
 async def json_only(request: Request) -> None:
@@ -112,19 +99,18 @@ async def create_edit(
     key = (idempotency_key or "").strip() or None
     if key:
         await _check_reuse(owner.user_id, key, body)
-    try:
-        async with session_scope() as session:
-            view = await jobs.submit(
-                session,
-                user_id=owner.user_id,
-                asset_id=body.photo_id,
-                tool=body.tool,
-                params=dict(body.params),
-                idempotency_key=key,
-                provider=body.provider,
-            )
-    except (LimitReached, AssetNotFound, ToolError) as exc:
-        raise _submit_error(exc) from None
+    # The credit limit (402), an unknown photo (404) and a refused tool or parameter (400, 422, 503)
+    # answer through the API's PixoraError translation (api.errors).
+    async with session_scope() as session:
+        view = await jobs.submit(
+            session,
+            user_id=owner.user_id,
+            asset_id=body.photo_id,
+            tool=body.tool,
+            params=dict(body.params),
+            idempotency_key=key,
+            provider=body.provider,
+        )
     if wait and not view.done:
         view = await jobs.wait_for(view.id, user_id=owner.user_id, timeout=float(wait))
     return _job_response(view, 200 if view.done else 202)

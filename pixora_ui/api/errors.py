@@ -1,6 +1,8 @@
 """One error shape for the whole public API: `{"error": {"code": "...", "message": "..."}}`.
 
 Messages are plain sentences that are safe to show; codes are stable, for programs to branch on.
+This is the API's one translation of `pixora_ui.errors.PixoraError`: a service error that reaches a
+route answers with its own status, code and message, so routes do not catch and re-map them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+
+from pixora_ui.errors import PixoraError
 
 log = logging.getLogger("pixora.api")
 
@@ -30,14 +34,11 @@ _STATUS_CODES: dict[int, tuple[str, str]] = {
 }
 
 
-class ApiError(Exception):
-    """Raised anywhere in an API route: becomes the JSON error response."""
+class ApiError(PixoraError):
+    """Raised in an API route for what only the API says (a missing header, an unknown tool name)."""
 
     def __init__(self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(message, status, code)
         self.headers = dict(headers or {})
 
 
@@ -64,9 +65,9 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    async def api_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    async def pixora_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PixoraError)
+        return error_response(exc.status, exc.code, exc.message, exc.headers if isinstance(exc, ApiError) else None)
 
     async def http_error(_request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -82,7 +83,7 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("API request failed", exc_info=exc)
         return error_response(500, "internal_error", "Something went wrong on the server. Please try again.")
 
-    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(PixoraError, pixora_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, server_error)

@@ -23,7 +23,6 @@ from pixora_ui.api.keys import KeyOwner
 from pixora_ui.engine.create_options import MAX_COUNT
 from pixora_ui.services import create, jobs
 from pixora_ui.services.jobs import JobView
-from pixora_ui.services.studio import LimitReachedError, StudioError
 
 router = APIRouter(tags=["generations"])
 Owner = Annotated[KeyOwner, Depends(api_owner)]
@@ -67,14 +66,10 @@ async def create_generation(
         raise ApiError(503, "tool_unavailable", "Creating pictures needs a generative provider on this server.")
     key = (idempotency_key or "").strip() or None
     # The studio's own path: one job per picture, the pictures that fit the edits left.
-    try:
-        states = await create.submit_generation(
-            owner.user_id, prompt=body.prompt, aspect=body.aspect, count=body.count, idempotency_key=key
-        )
-    except LimitReachedError as exc:
-        raise ApiError(402, "credits_exhausted", str(exc)) from None
-    except StudioError as exc:
-        raise ApiError(400, "bad_request", str(exc)) from None
+    # No edit left (402) and a refused prompt (400) answer through the API's PixoraError translation.
+    states = await create.submit_generation(
+        owner.user_id, prompt=body.prompt, aspect=body.aspect, count=body.count, idempotency_key=key
+    )
     async with session_scope() as session:
         views = [await jobs.get_job(session, user_id=owner.user_id, job_id=state.id) for state in states]
     if wait:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import API_KEY_PREFIX, ApiKey, User, as_utc, utcnow
 from db.session import session_scope
+from pixora_ui.errors import PixoraError
 
 NAME_MAX = 100
 KEYS_PER_USER = 50
@@ -33,7 +34,7 @@ _KEY_MAX_LENGTH = 120
 LAST_USED_EVERY = timedelta(seconds=60)
 
 
-class ApiKeyError(Exception):
+class ApiKeyError(PixoraError):
     """A key cannot be created; the message is safe to show."""
 
 

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from pixora_ui.engine.registry import ImageArray
+from pixora_ui.errors import PixoraError
 from pixora_ui.settings import get_settings
 
 # Output size caps in megapixels, by remove.bg's `size` names (the result is never enlarged).
@@ -49,12 +50,12 @@ _NAMED_COLOURS: dict[str, tuple[int, int, int]] = {
 _DEFAULT_ROI = {"", "0% 0% 100% 100%"}
 
 
-class RemoveBgError(Exception):
+class RemoveBgError(PixoraError):
+    """Answered in remove.bg's own error shape (title, code, detail) by the /api/v1.0 app."""
+
     def __init__(self, status: int, title: str, code: str, detail: str = "", headers: dict[str, str] | None = None):
-        super().__init__(title)
-        self.status = status
+        super().__init__(title, status, code)
         self.title = title
-        self.code = code
         self.detail = detail
         self.headers = headers or {}
 

@@ -1,1 +1,1 @@
-"""Accounts: passwords, database sessions, lockout, Google sign-in, password reset and mail."""
+"""Accounts: passwords, database sessions, lockout, Google sign-in and password reset (mail: pixora_ui.mail)."""

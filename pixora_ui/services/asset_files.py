@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Asset
+from db.session import on_commit
 from pixora_ui.services.asset_encoding import EncodedImage
 from pixora_ui.storage.base import StorageError
 from pixora_ui.storage.factory import get_storage
@@ -144,7 +145,7 @@ def hold_until_transaction_ends(session: AsyncSession, refs: list[FileRef]) -> N
         return
     committed = False
 
-    def on_commit(_session: Any) -> None:
+    def mark_committed(_session: Any) -> None:
         nonlocal committed
         if sync.get_transaction() is root and sync.get_nested_transaction() is None:
             committed = True
@@ -158,13 +159,13 @@ def hold_until_transaction_ends(session: AsyncSession, refs: list[FileRef]) -> N
         if not committed:
             _schedule_removal(set(held))
 
-    sa_event.listen(sync, "after_commit", on_commit)
+    sa_event.listen(sync, "after_commit", mark_committed)
     sa_event.listen(sync, "after_transaction_end", on_end)
 
 
 def remove_after_commit(session: AsyncSession, candidates: set[FileRef]) -> None:
     """Once the session commits, remove each file no asset row refers to any more."""
-    sa_event.listen(session.sync_session, "after_commit", lambda _s: _schedule_removal(candidates), once=True)
+    on_commit(session, lambda: _schedule_removal(candidates))
 
 
 def _schedule_removal(candidates: set[FileRef]) -> None:

@@ -39,10 +39,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Asset, as_utc, new_id, utcnow
+from db.session import on_commit
+from pixora_ui.errors import NotFound, PixoraError
 from pixora_ui.services import asset_files
 from pixora_ui.services.asset_encoding import (
     EncodedImage,
@@ -63,17 +64,20 @@ _NAME_MAX = 200
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
-class AssetError(Exception):
+class AssetError(PixoraError):
     """Base of asset errors; the message is safe to show."""
 
 
-class AssetNotFound(AssetError):
+class AssetNotFound(AssetError, NotFound):
     def __init__(self) -> None:
         super().__init__("That photo was not found. It may have been deleted.")
 
 
 class QuotaExceeded(AssetError):
     """The upload would take the user over their storage quota."""
+
+    status = 413
+    code = "quota_exceeded"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -445,7 +449,7 @@ def _forget_after_commit(session: AsyncSession, asset_ids: Iterable[str]) -> Non
 
     ids = list(asset_ids)
     media.forget(ids)  # now, and again after the commit in case a request cached the old row meanwhile
-    sa_event.listen(session.sync_session, "after_commit", lambda _s: media.forget(ids), once=True)
+    on_commit(session, lambda: media.forget(ids))
 
 
 async def list_library(session: AsyncSession, *, owner_id: int, limit: int = 60, offset: int = 0) -> list[LibraryItem]:

@@ -62,6 +62,7 @@ from db.models import (
     new_id,
     utcnow,
 )
+from pixora_ui.errors import NotFound, PixoraError
 from pixora_ui.services import job_events, jobs, usage
 from pixora_ui.services.batch_views import BatchItem, BatchView, Quote
 from pixora_ui.services.job_views import JobView, registry, to_view
@@ -90,11 +91,11 @@ MAX_PHOTOS = 200
 _KEY_MAX = 100
 
 
-class BatchError(Exception):
+class BatchError(PixoraError):
     """Base of batch errors; the message is safe to show."""
 
 
-class BatchNotFound(BatchError):
+class BatchNotFound(BatchError, NotFound):
     def __init__(self) -> None:
         super().__init__("That batch was not found.")
 
@@ -108,6 +109,9 @@ class CreditsShort(BatchError, usage.LimitReached):
 
 
 class NothingToDownload(BatchError):
+    status = 409
+    code = "nothing_to_download"
+
     def __init__(self) -> None:
         super().__init__("No photo of this batch has a result yet.")
 

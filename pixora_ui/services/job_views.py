@@ -29,15 +29,16 @@ from db.models import (
     as_utc,
 )
 from pixora_ui.engine.registry import Tool, ToolRegistry
+from pixora_ui.errors import NotFound, PixoraError
 
 _DATETIME_FIELDS = ("created_at", "started_at", "finished_at")
 
 
-class JobError(Exception):
+class JobError(PixoraError):
     """Base of job errors; the message is safe to show."""
 
 
-class JobNotFound(JobError):
+class JobNotFound(JobError, NotFound):
     def __init__(self) -> None:
         super().__init__("That job was not found.")
 

@@ -41,7 +41,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import CursorResult, func, or_, select, update
-from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,6 +60,7 @@ from db.models import (
     new_id,
     utcnow,
 )
+from db.session import on_commit
 from pixora_ui.engine.registry import ParamError, Tool, ToolError
 from pixora_ui.services import job_events, job_queue, usage
 from pixora_ui.services.assets import AssetNotFound
@@ -251,10 +251,7 @@ async def submit(
 
 
 def _after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
-    def hook(_session: Any) -> None:
-        callback()
-
-    sa_event.listen(session.sync_session, "after_commit", hook, once=True)
+    on_commit(session, callback)
 
 
 def _announce(view: JobView) -> None:

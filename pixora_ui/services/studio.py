@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from db.session import session_scope
 from pixora_ui.engine import tools as engine_tools
-from pixora_ui.engine.masks import MaskError, Stroke, mask_png
+from pixora_ui.engine.masks import Stroke, mask_png
 from pixora_ui.engine.registry import GROUP_LABELS, Param, Tool
+from pixora_ui.errors import EmailNotVerified, LimitReached, PixoraError
 from pixora_ui.services import assets, media
 from pixora_ui.services.assets import AssetView
 from pixora_ui.services.job_views import JobView
@@ -31,8 +32,10 @@ _EXT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 CANVAS_URL_TTL_S = 3600  # and bound to the owner's session: useless after sign-out
 
 
-class StudioError(Exception):
-    """Something the studio cannot do; the message is safe to show."""
+# Something the studio cannot do; the message is safe to show. The services' own errors (assets,
+# jobs, tools, the credit limit) all share this root, so they reach the page unwrapped and the page
+# translates them once (pixora_ui.errors.page_notice).
+StudioError = PixoraError
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -236,14 +239,9 @@ async def versions_of(user_id: int, root_id: str) -> list[VersionCard]:
 
 
 async def upload_photo(user_id: int, *, data: bytes, filename: str) -> PhotoCard:
-    """Store an upload as a new original; raises StudioError with the reason when it is refused."""
-    from pixora_ui.engine.imageio import ImageInputError
-
-    try:
-        async with session_scope() as session:
-            view = await assets.upload(session, owner_id=user_id, data=data, filename=filename)
-    except (ImageInputError, assets.AssetError) as exc:
-        raise StudioError(str(exc)) from exc
+    """Store an upload as a new original; raises a PixoraError with the reason when it is refused."""
+    async with session_scope() as session:
+        view = await assets.upload(session, owner_id=user_id, data=data, filename=filename)
     return PhotoCard(
         id=view.id,
         name=view.name,
@@ -256,11 +254,8 @@ async def upload_photo(user_id: int, *, data: bytes, filename: str) -> PhotoCard
 
 
 async def rename_photo(user_id: int, asset_id: str, name: str) -> str:
-    try:
-        async with session_scope() as session:
-            view = await assets.rename_asset(session, owner_id=user_id, asset_id=asset_id, name=name)
-    except assets.AssetError as exc:
-        raise StudioError(str(exc)) from exc
+    async with session_scope() as session:
+        view = await assets.rename_asset(session, owner_id=user_id, asset_id=asset_id, name=name)
     return view.name
 
 
@@ -274,21 +269,15 @@ def share_link(version_id: str, name: str) -> str:
 
 async def set_shared(user_id: int, version_id: str, shared: bool) -> bool:
     """Let anyone with the link view this version (or stop that); returns the new state."""
-    try:
-        async with session_scope() as session:
-            view = await assets.set_public(session, owner_id=user_id, asset_id=version_id, public=shared)
-    except assets.AssetError as exc:
-        raise StudioError(str(exc)) from exc
+    async with session_scope() as session:
+        view = await assets.set_public(session, owner_id=user_id, asset_id=version_id, public=shared)
     return view.public
 
 
 async def delete_photo(user_id: int, asset_id: str) -> list[str]:
     """Soft-delete a photo or a version; returns the ids to pass to `restore`."""
-    try:
-        async with session_scope() as session:
-            return await assets.delete_asset(session, owner_id=user_id, asset_id=asset_id)
-    except assets.AssetError as exc:
-        raise StudioError(str(exc)) from exc
+    async with session_scope() as session:
+        return await assets.delete_asset(session, owner_id=user_id, asset_id=asset_id)
 
 
 async def restore(user_id: int, asset_ids: Sequence[str]) -> int:
@@ -348,15 +337,9 @@ def download_url(
 
 async def create_mask(user_id: int, *, for_asset_id: str, strokes: Sequence[Stroke], width: int, height: int) -> str:
     """Rasterise the strokes into a mask asset for the photo; returns its id for the tool's mask parameter."""
-    try:
-        png = await asyncio.to_thread(mask_png, strokes, width=width, height=height)
-    except MaskError as exc:
-        raise StudioError(str(exc)) from exc
-    try:
-        async with session_scope() as session:
-            view = await assets.create_mask_asset(session, owner_id=user_id, for_asset_id=for_asset_id, data=png)
-    except assets.AssetError as exc:
-        raise StudioError(str(exc)) from exc
+    png = await asyncio.to_thread(mask_png, strokes, width=width, height=height)
+    async with session_scope() as session:
+        view = await assets.create_mask_asset(session, owner_id=user_id, for_asset_id=for_asset_id, data=png)
     return view.id
 
 
@@ -413,12 +396,9 @@ def preview_prompt(text: str) -> PromptPreview:
 # ---------------------------------------------------------------- edits
 
 
-class LimitReachedError(StudioError):
-    """The user has no AI edits left: the page opens the upgrade dialog."""
-
-
-class EmailNotVerifiedError(StudioError):
-    """A Free account that has not confirmed its address: the page says how to get the free edits."""
+# The one limit error (pixora_ui.errors), under the names the studio page catches.
+LimitReachedError = LimitReached
+EmailNotVerifiedError = EmailNotVerified
 
 
 async def submit_edit(
@@ -430,39 +410,27 @@ async def submit_edit(
     provider: str | None = None,
     idempotency_key: str | None = None,
 ) -> JobView:
-    """Queue an edit; LimitReachedError at the credit limit, StudioError with the reason otherwise."""
-    from pixora_ui.engine.registry import ToolError
+    """Queue an edit; LimitReached at the credit limit, a PixoraError with the reason otherwise."""
     from pixora_ui.services import jobs
-    from pixora_ui.services.usage import EmailNotVerified, LimitReached
 
-    try:
-        async with session_scope() as session:
-            view = await jobs.submit(
-                session,
-                user_id=user_id,
-                asset_id=asset_id,
-                tool=tool,
-                params=params,
-                provider=provider,
-                idempotency_key=idempotency_key,
-            )
-    except EmailNotVerified as exc:
-        raise EmailNotVerifiedError(str(exc)) from exc
-    except LimitReached as exc:
-        raise LimitReachedError(str(exc)) from exc
-    except (ToolError, jobs.JobError, assets.AssetError) as exc:
-        raise StudioError(str(exc)) from exc
+    async with session_scope() as session:
+        view = await jobs.submit(
+            session,
+            user_id=user_id,
+            asset_id=asset_id,
+            tool=tool,
+            params=params,
+            provider=provider,
+            idempotency_key=idempotency_key,
+        )
     return view
 
 
 async def cancel_edit(user_id: int, job_id: str) -> JobView:
     from pixora_ui.services import jobs
 
-    try:
-        async with session_scope() as session:
-            view = await jobs.cancel(session, user_id=user_id, job_id=job_id)
-    except jobs.JobError as exc:
-        raise StudioError(str(exc)) from exc
+    async with session_scope() as session:
+        view = await jobs.cancel(session, user_id=user_id, job_id=job_id)
     return view
 
 

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import PLAN_FREE, PLAN_PRO, PLAN_TEAM, ROLE_MEMBER, ROLE_OWNER, Invitation, Team, User, as_utc
 from db.session import session_scope
-from pixora_ui.auth.mailer import send_mail
 from pixora_ui.auth.sessions import hash_token
+from pixora_ui.errors import PixoraError
+from pixora_ui.mail import send_mail
 from pixora_ui.services.plans import apply_plan
 from pixora_ui.settings import get_settings
 
@@ -26,7 +27,7 @@ INVITATION_DAYS = 7
 PAID_PLANS = frozenset({PLAN_PRO, PLAN_TEAM})
 
 
-class TeamError(Exception):
+class TeamError(PixoraError):
     """A team action was refused; the message says why and is safe to show."""
 
 

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pixora_ui.errors import PixoraError
 from pixora_ui.services.assets import AssetNotFound, AssetView, find_asset, read_bytes
 from pixora_ui.settings import get_settings
 from pixora_ui.transform import render
@@ -59,12 +60,9 @@ class Outcome:
     message: str = ""
 
 
-class EffectFailed(Exception):
+class EffectFailed(PixoraError):
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(message, status, code)
 
 
 class _State:

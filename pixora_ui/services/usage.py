@@ -19,37 +19,37 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from db.models import User, UserSession, utcnow
+from db.session import on_commit
+from pixora_ui.errors import LIMIT_MESSAGE, VERIFY_MESSAGE, EmailNotVerified, LimitReached, NotFound, PixoraError
 from pixora_ui.services.plans import Usage
 from pixora_ui.settings import get_settings
 
 RESET_PERIOD = timedelta(days=30)
-LIMIT_MESSAGE = "You have used all your free AI edits. Upgrade to Pro for unlimited edits."
+
+# The limit errors live in pixora_ui.errors (one class for every surface) and stay importable from here.
+__all__ = [
+    "LIMIT_MESSAGE",
+    "RESET_PERIOD",
+    "VERIFY_MESSAGE",
+    "EmailNotVerified",
+    "LimitReached",
+    "UnknownUser",
+    "UsageError",
+    "cached_session_usage",
+    "forget_user_usage",
+    "get_usage",
+    "maybe_reset_period",
+    "refund_credit",
+    "remember_session_usage",
+    "reserve_credit",
+]
 
 
-class UsageError(Exception):
-    """Base class of usage errors; the message is safe to show."""
+class UsageError(PixoraError):
+    """Base class of usage errors other than the limit itself; the message is safe to show."""
 
 
-class LimitReached(UsageError):
-    """The user has no AI edits left on their plan."""
-
-    def __init__(self, message: str = LIMIT_MESSAGE) -> None:
-        super().__init__(message)
-
-
-VERIFY_MESSAGE = (
-    "Confirm your e-mail address to get your free AI edits: open the link we sent you (the studio can send it again)."
-)
-
-
-class EmailNotVerified(LimitReached):
-    """A Free account whose address is not confirmed yet: its free edits are not granted."""
-
-    def __init__(self, message: str = VERIFY_MESSAGE) -> None:
-        super().__init__(message)
-
-
-class UnknownUser(UsageError):
+class UnknownUser(UsageError, NotFound):
     def __init__(self) -> None:
         super().__init__("Account not found")
 
@@ -135,6 +135,8 @@ async def refund_credit(session: AsyncSession, *, user_id: int) -> None:
 # cost of the endpoint. Entries live SESSION_USAGE_TTL_S. Any change to a user or a session made
 # through SQLAlchemy in this process (credits, plan changes, sign-out) drops the affected entries at
 # once (ORM events below), so answers are exact here; another instance's changes show within the TTL.
+# The events watch every session, since any write to users or sessions must drop entries; they are
+# installed when the cache first holds an entry, not at import (a worker or the CLI never caches).
 
 SESSION_USAGE_TTL_S = 2.0
 _by_token: dict[str, tuple[float, int, Usage]] = {}
@@ -152,6 +154,7 @@ def cached_session_usage(token: str) -> tuple[int, Usage] | None:
 
 
 def remember_session_usage(token: str, user_id: int, current: Usage) -> None:
+    _watch_user_writes()
     if len(_by_token) > 50_000:
         _by_token.clear()
         _tokens_of_user.clear()
@@ -176,10 +179,9 @@ def _drop_token(token: str) -> None:
 
 def _forget_now_and_after_commit(session: AsyncSession, user_id: int) -> None:
     forget_user_usage(user_id)
-    sa_event.listen(session.sync_session, "after_commit", lambda _s: forget_user_usage(user_id), once=True)
+    on_commit(session, lambda: forget_user_usage(user_id))
 
 
-@sa_event.listens_for(Session, "after_flush")
 def _forget_on_flush(session: Session, _context: Any) -> None:
     if not _by_token:
         return
@@ -190,7 +192,6 @@ def _forget_on_flush(session: Session, _context: Any) -> None:
             forget_user_usage(obj.user_id)
 
 
-@sa_event.listens_for(Session, "do_orm_execute")
 def _forget_on_bulk_write(state: ORMExecuteState) -> None:
     if not _by_token or not (state.is_update or state.is_delete):
         return
@@ -198,3 +199,15 @@ def _forget_on_bulk_write(state: ORMExecuteState) -> None:
     if getattr(table, "name", None) in {"users", "sessions"}:
         _by_token.clear()
         _tokens_of_user.clear()
+
+
+_watching = False
+
+
+def _watch_user_writes() -> None:
+    global _watching  # noqa: PLW0603 - installed once per process
+    if _watching:
+        return
+    _watching = True
+    sa_event.listen(Session, "after_flush", _forget_on_flush)
+    sa_event.listen(Session, "do_orm_execute", _forget_on_bulk_write)

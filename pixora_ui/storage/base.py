@@ -8,6 +8,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from pixora_ui.errors import PixoraError
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StoredObject:
@@ -16,8 +18,11 @@ class StoredObject:
     size: int
 
 
-class StorageError(Exception):
+class StorageError(PixoraError):
     """The storage backend failed; the message is safe to show."""
+
+    status = 502
+    code = "storage_failed"
 
 
 class Storage(ABC):

@@ -1,21 +1,15 @@
 """Which storage backend keeps the files: local disk by default, ImageKit when configured.
 
-`BACKENDS` maps a backend name to "module:factory"; a factory takes Settings and returns a Storage.
-Assets remember their backend, so files uploaded before a switch stay readable.
+Assets remember their backend (`local` or `imagekit`), so files uploaded before a switch stay readable.
 """
 
 from __future__ import annotations
 
-import importlib
 from functools import cache
 
 from pixora_ui.settings import Settings, get_settings
+from pixora_ui.storage import local
 from pixora_ui.storage.base import Storage, StorageError
-
-BACKENDS: dict[str, str] = {
-    "local": "pixora_ui.storage.local:create",
-    "imagekit": "pixora_ui.storage.imagekit:create",
-}
 
 
 def default_backend(settings: Settings) -> str:
@@ -24,16 +18,14 @@ def default_backend(settings: Settings) -> str:
 
 @cache
 def _build(backend: str, settings: Settings) -> Storage:
-    target = BACKENDS.get(backend)
-    if target is None:
-        raise StorageError(f"Unknown storage backend {backend!r}")
-    module_name, factory_name = target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise StorageError(f"Storage backend {backend!r} is not available on this server") from exc
-    storage: Storage = getattr(module, factory_name)(settings)
-    return storage
+    if backend == "local":
+        return local.create(settings)
+    if backend == "imagekit":
+        # Imported only here: a server that keeps its files on disk never loads the ImageKit SDK.
+        from pixora_ui.storage import imagekit
+
+        return imagekit.create(settings)
+    raise StorageError(f"Unknown storage backend {backend!r}")
 
 
 def get_storage(backend: str | None = None) -> Storage:

@@ -68,6 +68,44 @@ def sdk_error_message(exc: Exception) -> str:
     return type(exc).__name__
 
 
+async def upload_private(
+    settings: Settings,
+    data: bytes,
+    *,
+    file_name: str,
+    mime: str,
+    folder: str,
+    unique: bool,
+    tags: list[str],
+    what: str = "file",
+) -> tuple[str, str]:
+    """Upload one private file (every delivery URL then needs a signature); its (file id, file path).
+
+    The one upload of the app, for stored assets and the providers' temporary inputs alike. Raises
+    StorageError with a reason safe to show, naming the upload as `what` ("file", "photo").
+    """
+    import imagekitio
+
+    try:
+        async with async_client(settings) as client:
+            uploaded = await client.files.upload(
+                file=(file_name, data, mime),
+                file_name=file_name,
+                folder=folder,
+                use_unique_file_name=unique,
+                is_private_file=True,
+                tags=tags,
+            )
+    except imagekitio.AuthenticationError as exc:
+        raise StorageError("ImageKit rejected the server's keys. Ask the administrator to check them.") from exc
+    except imagekitio.APIError as exc:
+        log.warning("imagekit upload failed: %s", sdk_error_message(exc))
+        raise StorageError(f"ImageKit did not accept the {what}: {sdk_error_message(exc)}") from exc
+    if not uploaded.file_id or not uploaded.file_path:
+        raise StorageError(f"ImageKit did not say where it stored the {what}")
+    return uploaded.file_id, uploaded.file_path
+
+
 class ImageKitStorage(Storage):
     name = "imagekit"
 
@@ -75,26 +113,17 @@ class ImageKitStorage(Storage):
         self._settings = settings
 
     async def put(self, data: bytes, *, sha256: str, mime: str, owner_id: int, filename: str) -> StoredObject:
-        import imagekitio
-
         # Named by content and not made unique: storing the same bytes again replaces the same file.
-        file_name = f"{sha256[:32]}.{_EXTENSIONS.get(mime, 'bin')}"
-        try:
-            async with async_client(self._settings) as client:
-                uploaded = await client.files.upload(
-                    file=(file_name, data, mime),
-                    file_name=file_name,
-                    folder=user_folder(owner_id),
-                    use_unique_file_name=False,
-                    is_private_file=True,
-                    tags=["pixora"],
-                )
-        except imagekitio.APIError as exc:
-            log.warning("imagekit upload failed: %s", sdk_error_message(exc))
-            raise StorageError(f"ImageKit did not accept the file: {sdk_error_message(exc)}") from exc
-        if not uploaded.file_id or not uploaded.file_path:
-            raise StorageError("ImageKit did not return where it stored the file")
-        return StoredObject(backend=self.name, key=f"{uploaded.file_id}:{uploaded.file_path}", size=len(data))
+        file_id, file_path = await upload_private(
+            self._settings,
+            data,
+            file_name=f"{sha256[:32]}.{_EXTENSIONS.get(mime, 'bin')}",
+            mime=mime,
+            folder=user_folder(owner_id),
+            unique=False,
+            tags=["pixora"],
+        )
+        return StoredObject(backend=self.name, key=f"{file_id}:{file_path}", size=len(data))
 
     def url(self, key: str, *, transformation: list[dict[str, Any]] | None = None, expires_in: int = 3600) -> str:
         """A signed delivery URL for a stored file, optionally with a transformation chain."""

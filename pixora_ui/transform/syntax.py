@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from pixora_ui.errors import PixoraError
+
 Crop = Literal["maintain_ratio", "force", "at_max", "at_max_enlarge", "at_least"]
 CropMode = Literal["pad_resize", "extract", "pad_extract"]
 OutputFormat = Literal["auto", "jpg", "png", "webp"]
@@ -47,7 +49,7 @@ _HEX = re.compile(r"^[0-9A-Fa-f]{3}$|^[0-9A-Fa-f]{6}$|^[0-9A-Fa-f]{8}$")
 _RATIO = re.compile(r"^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$")
 
 
-class TransformError(ValueError):
+class TransformError(PixoraError, ValueError):
     """A transformation Pixora cannot apply; `step` is the offending part, the message says why."""
 
     def __init__(self, step: str, message: str) -> None:

@@ -20,13 +20,14 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from pixora_ui.errors import PixoraError
 from pixora_ui.transform import render
 
 _HEADER = struct.Struct(">Q")
 REPO = Path(__file__).resolve().parents[2]
 
 
-class RenderFailed(Exception):
+class RenderFailed(PixoraError):
     """The worker could not make the image; the message is safe to show."""
 
 

@@ -32,31 +32,24 @@ from fastapi import Depends, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
 from db.session import session_scope
-from pixora_ui.engine.registry import ParamError, ToolError, ToolUnavailable
+from pixora_ui.engine.registry import ToolError
+from pixora_ui.errors import PixoraError
 from pixora_ui.services import assets, jobs, usage
 from pixora_ui.services.assets import AssetNotFound, QuotaExceeded
 from pixora_ui.services.jobs import JobNotFound, JobView, LimitReached
 from pixora_ui.services.plans import Usage
 from pixora_ui.settings import get_settings
 from pixora_ui.web.edge import contains_nul
+from pixora_ui.web.responses import BodyTooLarge, error_from, json_error, json_response, read_capped
 
 UPGRADE_URL = "/billing"
 PROMPT_MAX = 1000
-_NO_STORE = {"Cache-Control": "no-store"}
 _DATA_URL = re.compile(r"^data:(image/[a-z0-9.+-]+)?(;[a-z0-9=-]+)*;base64,", re.IGNORECASE)
 _GEMINI_WAIT_EXTRA_S = 15.0
 
 
-def _json(body: Any, status: int = 200) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers=_NO_STORE)
-
-
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return _json({"error": code, "message": message, **extra}, status)
-
-
 def _unauthorized() -> JSONResponse:
-    return _error(401, "unauthorized", "Sign in first")
+    return json_error(401, "unauthorized", "Sign in first")
 
 
 def _limit_body(current: Usage) -> dict[str, Any]:
@@ -129,8 +122,10 @@ async def api_usage(request: Request) -> Response:
         return _unauthorized()
     current = found[1]
     if current.exhausted:
-        return _json(_limit_body(current), 403)
-    return _json({"plan": current.plan, "used": current.used, "limit": current.limit, "remaining": current.remaining})
+        return json_response(_limit_body(current), 403)
+    return json_response(
+        {"plan": current.plan, "used": current.used, "limit": current.limit, "remaining": current.remaining}
+    )
 
 
 # --- jobs ---------------------------------------------------------------------------------------------
@@ -140,35 +135,25 @@ _INLINE_JSON_BYTES = 64 * 1024
 
 
 async def _read_json(request: Request, max_bytes: int) -> tuple[Any, JSONResponse | None]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        return None, _error(413, "too_large", f"The request is larger than {max_bytes // (1024 * 1024)} MB.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            return None, _error(413, "too_large", f"The request is larger than {max_bytes // (1024 * 1024)} MB.")
+    try:
+        body = await read_capped(request, max_bytes)
+    except BodyTooLarge:
+        return None, json_error(413, "too_large", f"The request is larger than {max_bytes // (1024 * 1024)} MB.")
     try:
         # A body of many MB (a base64 photo) takes a while to parse: keep it off the event loop.
         parsed = json.loads(body) if len(body) < _INLINE_JSON_BYTES else await asyncio.to_thread(json.loads, body)
     except (ValueError, UnicodeDecodeError):
-        return None, _error(400, "bad_json", "The request body must be JSON.")
+        return None, json_error(400, "bad_json", "The request body must be JSON.")
     # PostgreSQL refuses NUL in text (a 500 deep inside); no field of ours can mean one.
     if contains_nul(parsed):
-        return None, _error(400, "bad_request", "The request contains a character that is not allowed.")
+        return None, json_error(400, "bad_request", "The request contains a character that is not allowed.")
     return parsed, None
 
 
-def _submit_error(exc: Exception, current: Usage) -> JSONResponse:
-    if isinstance(exc, LimitReached):
-        return _json({**_limit_body(current), "message": str(exc)}, 403)
-    if isinstance(exc, AssetNotFound | JobNotFound):
-        return _error(404, "not_found", str(exc))
-    if isinstance(exc, ToolUnavailable):
-        return _error(503, "unavailable", str(exc))
-    if isinstance(exc, ParamError | ToolError):
-        return _error(400, "bad_request", str(exc))
-    raise exc
+def _submit_error(exc: PixoraError, current: Usage) -> JSONResponse:
+    if isinstance(exc, LimitReached):  # the studio reads the usage figures to open the upgrade dialog
+        return json_response({**_limit_body(current), "message": exc.message}, 403)
+    return error_from(exc)
 
 
 async def api_submit(request: Request) -> Response:
@@ -180,10 +165,10 @@ async def api_submit(request: Request) -> Response:
     if problem is not None:
         return problem
     if not isinstance(body, dict) or not isinstance(body.get("asset_id"), str) or not isinstance(body.get("tool"), str):
-        return _error(400, "bad_request", "asset_id and tool are required.")
+        return json_error(400, "bad_request", "asset_id and tool are required.")
     params = body.get("params") or {}
     if not isinstance(params, dict):
-        return _error(400, "bad_request", "params must be an object.")
+        return json_error(400, "bad_request", "params must be an object.")
     key = body.get("idempotency_key") or request.headers.get("idempotency-key")
     provider = body.get("provider")
     try:
@@ -199,7 +184,7 @@ async def api_submit(request: Request) -> Response:
             )
     except (LimitReached, AssetNotFound, ToolError) as exc:
         return _submit_error(exc, current)
-    return _json(job_json(view), 202)
+    return json_response(job_json(view), 202)
 
 
 async def _job_route(request: Request, job_id: str, action: Callable[..., Awaitable[JobView]]) -> Response:
@@ -212,8 +197,8 @@ async def _job_route(request: Request, job_id: str, action: Callable[..., Awaita
         async with session_scope() as session:
             view = await action(session, user_id=user_id, job_id=job_id)
     except JobNotFound:
-        return _error(404, "not_found", "That job was not found.")
-    return _json(job_json(view))
+        return json_error(404, "not_found", "That job was not found.")
+    return json_response(job_json(view))
 
 
 async def api_job(request: Request, job_id: str) -> Response:
@@ -256,25 +241,23 @@ async def api_mask(request: Request, asset_id: str) -> Response:
             return problem
         raw_image = body.get("image") if isinstance(body, dict) else None
         if not isinstance(raw_image, str):
-            return _error(400, "bad_image", "Send the mask as base64 text or as a data URL of a PNG.")
+            return json_error(400, "bad_image", "Send the mask as base64 text or as a data URL of a PNG.")
         data = await asyncio.to_thread(_decode_base64_image, raw_image)
     else:
-        raw = bytearray()
-        async for chunk in request.stream():
-            raw.extend(chunk)
-            if len(raw) > limit:
-                return _error(413, "too_large", "The mask is too large.")
-        data = bytes(raw)
+        try:
+            data = await read_capped(request, limit)
+        except BodyTooLarge:
+            return json_error(413, "too_large", "The mask is too large.")
     if not data:
-        return _error(400, "bad_image", "Send the mask as a PNG.")
+        return json_error(400, "bad_image", "Send the mask as a PNG.")
     try:
         async with session_scope() as session:
             view = await assets.create_mask_asset(session, owner_id=user.id, for_asset_id=asset_id, data=data)
     except AssetNotFound:
-        return _error(404, "not_found", "That photo was not found.")
+        return json_error(404, "not_found", "That photo was not found.")
     except ImageInputError as exc:
-        return _error(400, "bad_image", str(exc))
-    return _json({"id": view.id, "width": view.width, "height": view.height}, 201)
+        return json_error(400, "bad_image", str(exc))
+    return json_response({"id": view.id, "width": view.width, "height": view.height}, 201)
 
 
 # --- /api/gemini/edit ---------------------------------------------------------------------------------
@@ -303,23 +286,23 @@ async def api_gemini_edit(request: Request) -> Response:
     if problem is not None:
         return problem
     if not isinstance(body, dict):
-        return _error(400, "bad_request", "Send JSON with image and prompt.")
+        return json_error(400, "bad_request", "Send JSON with image and prompt.")
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        return _error(400, "bad_prompt", "Describe the edit you want in the prompt.")
+        return json_error(400, "bad_prompt", "Describe the edit you want in the prompt.")
     if len(prompt) > PROMPT_MAX:
-        return _error(400, "bad_prompt", f"The prompt is longer than {PROMPT_MAX} characters.")
+        return json_error(400, "bad_prompt", f"The prompt is longer than {PROMPT_MAX} characters.")
     raw_image = body.get("image")
     data = await asyncio.to_thread(_decode_base64_image, raw_image) if isinstance(raw_image, str) else None
     if not data:
-        return _error(400, "bad_image", "Send the photo as base64 text or as a data URL.")
+        return json_error(400, "bad_image", "Send the photo as base64 text or as a data URL.")
     if len(data) > limit:
-        return _error(413, "too_large", f"The image is larger than the {settings.max_upload_mb} MB limit.")
+        return json_error(413, "too_large", f"The image is larger than the {settings.max_upload_mb} MB limit.")
     if user.usage.exhausted and not settings.free_monthly_reset:
-        return _json(_limit_body(user.usage), 403)
+        return json_response(_limit_body(user.usage), 403)
     provider = _generative_provider("prompt", {"prompt": prompt.strip()})
     if provider is None:
-        return _error(
+        return json_error(
             503,
             "no_provider",
             "No generative AI provider is configured on this server: the administrator can set GEMINI_API_KEY "
@@ -346,23 +329,21 @@ async def api_gemini_edit(request: Request) -> Response:
                 provider=provider,
             )
     except ImageInputError as exc:
-        status = 413 if exc.code == "too_many_bytes" else 400
-        return _error(status, "bad_image" if status == 400 else "too_large", str(exc))
-    except QuotaExceeded as exc:
-        return _error(413, "quota_exceeded", str(exc))
-    except (LimitReached, AssetNotFound, ToolError) as exc:
+        # This route predates the image-input codes: it answers bad_image (400) or too_large (413).
+        return json_error(exc.status, "bad_image" if exc.status == 400 else "too_large", exc.message)
+    except (QuotaExceeded, LimitReached, AssetNotFound, ToolError) as exc:
         return _submit_error(exc, user.usage)
 
     done = await jobs.wait_for(view.id, user_id=user.id, timeout=settings.gemini_timeout_s + _GEMINI_WAIT_EXTRA_S)
     if not done.done:
-        return _error(504, "still_running", "The edit is taking longer than expected.", jobId=done.id)
+        return json_error(504, "still_running", "The edit is taking longer than expected.", jobId=done.id)
     if done.status != "succeeded" or not done.result_asset_id:
-        return _error(502, "edit_failed", done.error or "The edit was cancelled.", jobId=done.id)
+        return json_error(502, "edit_failed", done.error or "The edit was cancelled.", jobId=done.id)
     async with session_scope() as session:
         result = await assets.get_asset(session, owner_id=user.id, asset_id=done.result_asset_id)
     image = await assets.read_bytes(result)
     encoded = await asyncio.to_thread(lambda: base64.b64encode(image).decode())
-    return _json({"image": encoded, "mimeType": result.mime, "jobId": done.id})
+    return json_response({"image": encoded, "mimeType": result.mime, "jobId": done.id})
 
 
 def register(app: FastAPI) -> None:

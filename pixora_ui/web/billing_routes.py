@@ -26,17 +26,16 @@ from pixora_ui.billing.service import (
     InvalidWebhookError,
     MalformedEventError,
     NoSubscriptionError,
-    PaymentProviderError,
     create_portal_session,
     handle_event,
     start_checkout,
 )
 from pixora_ui.web.csrf import check_origin
+from pixora_ui.web.responses import NO_STORE, BodyTooLarge, error_from, json_error, read_capped
 
 log = logging.getLogger("pixora.billing")
 
 MAX_WEBHOOK_BYTES = 1024 * 1024  # Stripe events are a few kilobytes
-_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _wants_redirect(request: Request) -> bool:
@@ -47,36 +46,23 @@ def _wants_redirect(request: Request) -> bool:
     return is_form and "application/json" not in accept
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=_NO_STORE)
-
-
 async def _start_redirect_flow(request: Request, make_url: Callable[[int], Awaitable[str]]) -> Response:
     user = await current_user(request)
     redirect = _wants_redirect(request)
     if user is None:
         if redirect:
             return RedirectResponse("/login?next=/billing", status_code=303)
-        return _error(401, "unauthorized", "Sign in first.")
+        return json_error(401, "unauthorized", "Sign in first.")
     try:
         url = await make_url(user.id)
-    except PaymentsNotConfiguredError as exc:
-        return _error(503, "payments_not_configured", str(exc))
-    except AlreadySubscribedError as exc:
-        if redirect:
-            return RedirectResponse("/billing", status_code=303)
-        return _error(409, "already_subscribed", str(exc))
-    except NoSubscriptionError as exc:
-        if redirect:
-            return RedirectResponse("/billing", status_code=303)
-        return _error(409, "no_subscription", str(exc))
-    except PaymentProviderError as exc:
-        return _error(502, "payment_provider_unavailable", str(exc))
-    except BillingError as exc:
-        return _error(400, "billing_error", str(exc))
+    except (AlreadySubscribedError, NoSubscriptionError) as exc:
+        # A form post lands back on the billing page, which shows the plan as it is.
+        return RedirectResponse("/billing", status_code=303) if redirect else error_from(exc)
+    except (PaymentsNotConfiguredError, BillingError) as exc:
+        return error_from(exc)
     if redirect:
-        return RedirectResponse(url, status_code=303, headers=_NO_STORE)
-    return JSONResponse({"url": url}, headers=_NO_STORE)
+        return RedirectResponse(url, status_code=303, headers=NO_STORE)
+    return JSONResponse({"url": url}, headers=NO_STORE)
 
 
 async def create_checkout_session(request: Request, _: None = Depends(check_origin)) -> Response:
@@ -88,32 +74,27 @@ async def billing_portal(request: Request, _: None = Depends(check_origin)) -> R
 
 
 async def stripe_webhook(request: Request) -> Response:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
-        return _error(413, "too_large", "Webhook body too large.")
-    # The exact bytes Stripe signed (never re-serialise), read with a cap: a chunked body has no length.
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return _error(413, "too_large", "Webhook body too large.")
-    raw = bytes(body)
+    # The exact bytes Stripe signed (never re-serialise), read with a cap.
+    try:
+        raw = await read_capped(request, MAX_WEBHOOK_BYTES)
+    except BodyTooLarge:
+        return json_error(413, "too_large", "Webhook body too large.")
     try:
         result = await handle_event(raw, request.headers.get("stripe-signature"))
     except MalformedEventError as exc:
         log.warning("stripe webhook refused (%s bytes from %s): %s", len(raw), _client(request), exc)
-        return _error(400, "invalid_event", "The webhook body is not a usable Stripe event.")
+        return json_error(400, "invalid_event", "The webhook body is not a usable Stripe event.")
     except InvalidWebhookError as exc:
         log.warning("stripe webhook refused (%s bytes from %s): %s", len(raw), _client(request), exc)
-        return _error(400, "invalid_signature", "Webhook signature verification failed.")
+        return json_error(400, "invalid_signature", "Webhook signature verification failed.")
     except PaymentsNotConfiguredError as exc:
         log.warning("stripe webhook received but payments are not configured on this server")
-        return _error(503, "payments_not_configured", str(exc))
+        return error_from(exc)
     except StripeError as exc:
         log.warning("stripe webhook could not re-read state from Stripe (%s); Stripe will retry", type(exc).__name__)
-        return _error(503, "retry_later", "Stripe could not be reached; deliver again later.")
+        return json_error(503, "retry_later", "Stripe could not be reached; deliver again later.")
     log.info("stripe event %s (%s): %s %s", result.event_id, result.event_type, result.outcome, result.detail)
-    return JSONResponse({"received": True, "outcome": result.outcome}, headers=_NO_STORE)
+    return JSONResponse({"received": True, "outcome": result.outcome}, headers=NO_STORE)
 
 
 def _client(request: Request) -> str:

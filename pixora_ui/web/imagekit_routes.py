@@ -17,23 +17,19 @@ from starlette.responses import JSONResponse
 from pixora_ui.auth.current import current_user
 from pixora_ui.settings import get_settings
 from pixora_ui.storage.imagekit import sync_client, user_folder
+from pixora_ui.web.responses import NO_STORE, json_error
 
 # ImageKit refuses an expire more than an hour ahead; ten minutes is plenty to start an upload.
 UPLOAD_AUTH_TTL_S = 600
-_NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=_NO_STORE)
 
 
 async def upload_auth(request: Request) -> JSONResponse:
     settings = get_settings()
     user = await current_user(request)
     if user is None:
-        return _error(401, "unauthorized", "Sign in first")
+        return json_error(401, "unauthorized", "Sign in first")
     if not settings.imagekit_enabled:
-        return _error(503, "imagekit_off", "Direct uploads are not available on this server.")
+        return json_error(503, "imagekit_off", "Direct uploads are not available on this server.")
     auth = sync_client(settings).helper.get_authentication_parameters(
         token=str(uuid.uuid4()), expire=int(time.time()) + UPLOAD_AUTH_TTL_S
     )
@@ -45,7 +41,7 @@ async def upload_auth(request: Request) -> JSONResponse:
         "urlEndpoint": settings.imagekit_url_endpoint,
         "folder": user_folder(user.id),
     }
-    return JSONResponse(body, headers=_NO_STORE)
+    return JSONResponse(body, headers=NO_STORE)
 
 
 def register(app: FastAPI) -> None:

@@ -1,6 +1,6 @@
 """The job service of a web process: dispatch queued jobs to workers and recover lost ones.
 
-Started and stopped by pixora_ui.lifecycle (SERVICE_MODULES): `await start()`, `await stop()`.
+Started and stopped by pixora_ui.lifecycle: `await start()`, `await stop()`.
 Where jobs run depends on the configuration:
 
 - QUEUE_URL set: each job is sent to Celery (`pixora_ui.workers.celery_queue`); `main.py worker`

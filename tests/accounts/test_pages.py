@@ -13,7 +13,8 @@ from sqlalchemy import func, select, update
 from db.models import Asset, PasswordReset, UserSession, utcnow
 from db.models import User as UserRow
 from db.session import session_scope
-from pixora_ui.auth import accounts, mailer, sessions, tickets
+from pixora_ui import mail
+from pixora_ui.auth import accounts, sessions, tickets
 from pixora_ui.auth.current import current_user_from_token
 from tests.accounts.conftest import (
     PASSWORD,
@@ -65,7 +66,7 @@ async def test_sign_up_mails_a_link_that_confirms_and_signs_in(user: User, isola
     await user.should_see(marker="signup-check-inbox", retries=RETRIES)
     await user.should_see("We have sent a message to ada@example.com.", retries=RETRIES)
     assert session_cookie(user) is None  # the same answer as for a taken address: nobody is signed in
-    await mailer.drain()
+    await mail.drain()
     link = verification_link(isolated_env)
     response = await user.http_client.get(link)
     assert response.status_code == 303
@@ -96,7 +97,7 @@ async def test_sign_up_errors_are_inline(user: User, isolated_env: Path) -> None
     user.find(marker="signup-submit").click()
     await user.should_see(marker="signup-check-inbox", retries=RETRIES)
     assert session_cookie(user) is None
-    await mailer.drain()
+    await mail.drain()
     assert [str(m["Subject"]) for m in outbox_mails(isolated_env)] == ["You already have a Pixora account"]
 
 
@@ -381,7 +382,7 @@ async def test_forgot_and_reset_password(user: User, isolated_env: Path) -> None
     user.find(marker="email").type("ada@example.com")
     user.find(marker="reset-submit").click()
     await user.should_see(marker="reset-sent", retries=RETRIES)
-    await mailer.drain()
+    await mail.drain()
     mails = outbox_mails(isolated_env)
     assert len(mails) == 1
     token = reset_link_token(mails[0])
@@ -407,7 +408,7 @@ async def test_expired_reset_link_page(user: User, isolated_env: Path) -> None:
     user.find(marker="email").type("ada@example.com")
     user.find(marker="reset-submit").click()
     await user.should_see(marker="reset-sent", retries=RETRIES)
-    await mailer.drain()
+    await mail.drain()
     token = reset_link_token(outbox_mails(isolated_env)[0])
     async with session_scope() as session:
         await session.execute(update(PasswordReset).values(expires_at=utcnow() - timedelta(minutes=1)))

@@ -10,7 +10,8 @@ from sqlalchemy import func, select, update
 
 from db.models import LoginAttempt, PasswordReset, utcnow
 from db.session import session_scope
-from pixora_ui.auth import mailer, reset
+from pixora_ui import mail
+from pixora_ui.auth import reset
 from tests.accounts.conftest import RETRIES, make_user, outbox_mails
 
 # The /forgot-password answer (importing the page module here would register its route too early).
@@ -35,7 +36,7 @@ async def test_at_most_five_mails_per_address_per_window(isolated_env: Path) -> 
     await make_user("bob@example.com")
     for _ in range(reset.RESET_MAX_MAILS + 3):
         assert await reset.request_reset(email="ada@example.com") is None
-    await mailer.drain()
+    await mail.drain()
     assert len(outbox_mails(isolated_env)) == reset.RESET_MAX_MAILS
     async with session_scope() as session:
         assert await session.scalar(select(func.count()).select_from(PasswordReset)) == reset.RESET_MAX_MAILS
@@ -45,14 +46,14 @@ async def test_at_most_five_mails_per_address_per_window(isolated_env: Path) -> 
     # Another address has its own counter (and a differently written address is the same one).
     await reset.request_reset(email="bob@example.com")
     await reset.request_reset(email=" ADA@Example.com ")
-    await mailer.drain()
+    await mail.drain()
     assert [m["To"] for m in outbox_mails(isolated_env)].count("bob@example.com") == 1
     assert len(outbox_mails(isolated_env)) == reset.RESET_MAX_MAILS + 1
 
     # Once the window has passed, a new mail goes out and the old counters are cleaned up.
     await age_counters(reset.RESET_WINDOW + timedelta(seconds=1))
     await reset.request_reset(email="ada@example.com")
-    await mailer.drain()
+    await mail.drain()
     assert len(outbox_mails(isolated_env)) == reset.RESET_MAX_MAILS + 2
     assert await counted("ada@example.com") == 1
 
@@ -62,7 +63,7 @@ async def test_unknown_addresses_are_counted_the_same_way(isolated_env: Path) ->
     for _ in range(reset.RESET_MAX_MAILS + 2):
         assert await reset.request_reset(email="nobody@example.com") is None
     assert await counted("nobody@example.com") == reset.RESET_MAX_MAILS
-    await mailer.drain()
+    await mail.drain()
     assert outbox_mails(isolated_env) == []
 
 
@@ -70,11 +71,11 @@ async def test_throttled_page_answer_is_unchanged(user: User, isolated_env: Path
     await make_user()
     for _ in range(reset.RESET_MAX_MAILS):
         await reset.request_reset(email="ada@example.com")
-    await mailer.drain()
+    await mail.drain()
     for address in ("ada@example.com", "nobody@example.com"):
         await user.open("/forgot-password")
         user.find(marker="email").type(address)
         user.find(marker="reset-submit").click()
         await user.should_see(SENT_MESSAGE, retries=RETRIES)
-    await mailer.drain()
+    await mail.drain()
     assert len(outbox_mails(isolated_env)) == reset.RESET_MAX_MAILS

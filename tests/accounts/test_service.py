@@ -18,7 +18,8 @@ from sqlalchemy import select, update
 from db.models import LoginThrottle, PasswordReset, UserSession, as_utc, utcnow
 from db.models import User as UserRow
 from db.session import session_scope
-from pixora_ui.auth import accounts, admin, lockout, mailer, passwords, reset, sessions
+from pixora_ui import mail
+from pixora_ui.auth import accounts, admin, lockout, passwords, reset, sessions
 from pixora_ui.auth.current import CurrentUser, current_user_from_token, require_user
 from pixora_ui.auth.errors import InvalidCredentials, InvalidEmail, ResetTokenInvalid
 from pixora_ui.auth.redirects import login_url, safe_next
@@ -278,10 +279,10 @@ async def test_change_password_signs_out_other_sessions_only() -> None:
 async def test_reset_request_gives_no_hint_and_mails_only_real_accounts(isolated_env: Path) -> None:
     await make_user()
     assert await reset.request_reset(email="nobody@example.com") is None
-    await mailer.drain()
+    await mail.drain()
     assert outbox_mails(isolated_env) == []
     assert await reset.request_reset(email=" ADA@example.com") is None
-    await mailer.drain()
+    await mail.drain()
     mails = outbox_mails(isolated_env)
     assert len(mails) == 1 and mails[0]["To"] == "ada@example.com"
     token = reset_link_token(mails[0])
@@ -295,7 +296,7 @@ async def test_reset_token_single_use_and_signs_out_everything(isolated_env: Pat
     old = await accounts.start_session(user_id=user_id, user_agent="", ip="", replaces=None)
     await reset.request_reset(email="ada@example.com")
     await reset.request_reset(email="ada@example.com")
-    await mailer.drain()
+    await mail.drain()
     first, second = (reset_link_token(m) for m in outbox_mails(isolated_env))
     assert await reset.token_is_valid(first)
     assert await reset.reset_password(token=first, new_password="brand new password") == user_id
@@ -310,7 +311,7 @@ async def test_reset_token_single_use_and_signs_out_everything(isolated_env: Pat
 async def test_expired_reset_token_is_refused(isolated_env: Path) -> None:
     await make_user()
     await reset.request_reset(email="ada@example.com")
-    await mailer.drain()
+    await mail.drain()
     token = reset_link_token(outbox_mails(isolated_env)[0])
     async with session_scope() as session:
         await session.execute(update(PasswordReset).values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -366,7 +367,7 @@ async def test_reset_mail_goes_through_smtp_when_configured(monkeypatch: pytest.
         reset_settings()
         await make_user()
         await reset.request_reset(email="ada@example.com")
-        await mailer.drain()
+        await mail.drain()
     finally:
         server.close()
     assert len(received) == 1

@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 
 from db.models import LoginThrottle
 from db.session import session_scope
-from pixora_ui.auth import accounts, devices, lockout, mailer, passwords
+from pixora_ui import mail
+from pixora_ui.auth import accounts, devices, lockout, passwords
 from pixora_ui.auth.errors import InvalidCredentials
 from tests.accounts.conftest import PASSWORD, make_user, outbox_mails
 
@@ -105,7 +106,7 @@ async def test_attackers_fifty_failures_do_not_stop_the_owner(isolated_env: Path
     assert await _attempt("ada@example.com", PASSWORD, "192.0.2.10") == "locked"
     assert await _attempt("ada@example.com", PASSWORD, "192.0.2.10", device=known_device) == "ok"
     # The owner was told, once.
-    await mailer.drain()
+    await mail.drain()
     notices = [m for m in outbox_mails(isolated_env) if "Failed sign-in attempts" in str(m["Subject"])]
     assert len(notices) == 1 and notices[0]["To"] == "ada@example.com"
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from db.models import User as UserRow
 from db.session import session_scope
-from pixora_ui.auth import accounts, admin, lockout, mailer, passwords, verify
+from pixora_ui import mail
+from pixora_ui.auth import accounts, admin, lockout, passwords, verify
 from pixora_ui.auth.errors import InvalidEmail
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
 from pixora_ui.services import jobs
@@ -70,7 +71,7 @@ async def test_a_taken_address_gets_the_same_answer_and_its_owner_a_mail(isolate
     # No error, nothing that differs for the caller: the page shows "check your inbox" either way.
     assert await accounts.sign_up(email="ADA@example.com", password=PASSWORD, name="Eve", address="1.1.1.1") is None
     assert await _users() == before
-    await mailer.drain()
+    await mail.drain()
     mails = outbox_mails(isolated_env)
     assert [(m["To"], str(m["Subject"])) for m in mails] == [("ada@example.com", "You already have a Pixora account")]
 
@@ -87,9 +88,9 @@ async def test_free_edits_wait_for_a_confirmed_address(isolated_env: Path, test_
     async with session_scope() as session:
         await jobs.submit(session, user_id=user_id, asset_id=asset_id, tool="t-free", params={})
 
-    await mailer.drain()
-    mail = next(m for m in outbox_mails(isolated_env) if "Confirm" in str(m["Subject"]))
-    body = mail.get_payload(decode=True)
+    await mail.drain()
+    message = next(m for m in outbox_mails(isolated_env) if "Confirm" in str(m["Subject"]))
+    body = message.get_payload(decode=True)
     assert isinstance(body, bytes)
     token = body.decode().split("/verify-email?token=", 1)[1].split()[0]
     assert await verify.confirm("1" + token) is None  # a forged token confirms nothing
@@ -162,9 +163,9 @@ async def test_the_studio_tells_an_unconfirmed_user_and_resends(user: User, isol
     await user.open("/studio")
     await user.should_see(marker="verify-notice", retries=RETRIES)
     await user.should_see("Confirm your e-mail address to get your 3 free AI edits", retries=RETRIES)
-    await mailer.drain()
+    await mail.drain()
     before = len(outbox_mails(isolated_env))
     user.find(marker="resend-verification").click()
     await user.should_see("A new link is on its way to new@example.com.", retries=RETRIES)
-    await mailer.drain()
+    await mail.drain()
     assert len(outbox_mails(isolated_env)) == before + 1
