@@ -23,6 +23,7 @@ from pixora_ui.engine.registry import GROUP_LABELS, Param, Tool
 from pixora_ui.services import assets, media
 from pixora_ui.services.assets import AssetView
 from pixora_ui.services.plans import Usage
+from pixora_ui.services.version_labels import labels_for
 from pixora_ui.settings import get_settings
 
 DownloadFormat = Literal["png", "jpeg", "webp"]
@@ -206,14 +207,14 @@ def _full(asset_id: str) -> str:
     return media.signed_url(asset_id, variant="full", expires_in=CANVAS_URL_TTL_S, bound=True)
 
 
-def _version_card(view: AssetView) -> VersionCard:
+def _version_card(view: AssetView, label: str | None = None) -> VersionCard:
     return VersionCard(
         id=view.id,
         root_id=view.root_id,
         parent_id=None if view.is_original else view.parent_id,
         name=view.name,
         tool=view.tool,
-        label=tool_label(view.tool),
+        label=label or tool_label(view.tool),
         created_at=view.created_at,
         width=view.width,
         height=view.height,
@@ -246,7 +247,8 @@ async def versions_of(user_id: int, root_id: str) -> list[VersionCard]:
     """The original and every edit made from it, original first. Empty when not the user's photo."""
     async with session_scope() as session:
         views = await assets.list_versions(session, owner_id=user_id, root_id=root_id)
-    return [_version_card(v) for v in views]
+        labels = await labels_for(session, (v.id for v in views if not v.is_original))
+    return [_version_card(v, labels.get(v.id)) for v in views]
 
 
 async def upload_photo(user_id: int, *, data: bytes, filename: str) -> PhotoCard:
