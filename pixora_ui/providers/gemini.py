@@ -127,6 +127,10 @@ class GeminiProvider(Provider):
     def supports(self, tool: str) -> bool:
         return tool in TOOLS
 
+    def accepts(self, tool: str, params: dict[str, Any]) -> bool:
+        # Gemini draws a described, coloured or blurred background; it cannot place another photo.
+        return self.supports(tool) and not (tool == "change-bg" and params.get("background") == "image")
+
     def _client(self) -> Any:
         from google import genai
         from google.genai import types

@@ -94,6 +94,10 @@ class LocalProvider(Provider):
         spec = _tool(tool)
         return spec is not None and spec.local
 
+    def accepts(self, tool: str, params: dict[str, Any]) -> bool:
+        # A "generative" choice (a described background, a generated canvas) is a remote provider's job.
+        return self.supports(tool) and "generative" not in (params.get("background"), params.get("mode"))
+
     def availability(self, tool: str) -> tuple[bool, str]:
         spec = _tool(tool)
         if spec is None or not spec.local:

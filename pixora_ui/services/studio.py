@@ -139,6 +139,18 @@ def _provider_state(tool: Tool) -> tuple[bool, str, tuple[tuple[str, str], ...]]
     return available, reason, ()
 
 
+def providers_for(tool: str, params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(name, label) of the available providers that can run `tool` with these settings, preferred first."""
+    from pixora_ui.providers.router import choices_for, configured_providers
+
+    providers = configured_providers()
+    return tuple(
+        (c.name, c.label)
+        for c in choices_for(tool, params)
+        if c.available and c.name in providers and providers[c.name].accepts(tool, params)
+    )
+
+
 def _has_generative_provider(tool: str) -> bool:
     from pixora_ui.providers.router import choices_for
 
