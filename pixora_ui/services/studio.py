@@ -497,7 +497,7 @@ def preview_prompt(text: str) -> PromptPreview:
             reasons.append(choice.reason)
     if generative:
         return PromptPreview(text=f"{generative[0][1]} will make this edit.", runnable=True, local=False)
-    hint = reasons[0] if reasons else "needs a Gemini key or ImageKit"
+    hint = reasons[0] if reasons else "no generative AI service is connected to this server"
     return PromptPreview(text=f"{plan.reason} ({hint})", runnable=False, local=False)
 
 
