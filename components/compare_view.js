@@ -15,7 +15,8 @@ export default {
         <img v-if="before && (comparing || holding)" class="pixora-stage-layer pixora-before" :src="before"
              draggable="false" data-testid="canvas-before" :style="beforeStyle" />
         <canvas v-show="mode === 'paint'" ref="mask" class="pixora-stage-layer pixora-mask"></canvas>
-        <svg v-if="overlay" class="pixora-overlay" :viewBox="overlayViewBox" :style="overlayStyle">
+        <svg v-if="overlay && !comparing && !holding" class="pixora-overlay" :viewBox="overlayViewBox"
+             :style="overlayStyle" data-testid="canvas-frame">
           <path :d="overlayShade" fill="rgba(0,0,0,.45)" fill-rule="evenodd" />
           <rect :x="overlayRect.x" :y="overlayRect.y" :width="overlayRect.w" :height="overlayRect.h"
                 fill="none" stroke="#fff" :stroke-width="2 / scale" :stroke-dasharray="(8 / scale) + ' ' + (6 / scale)" />

@@ -100,6 +100,8 @@ class CompareView(ui.element, component="compare_view.js"):
         self.update()
 
     def set_overlay(self, box: tuple[int, int, int, int] | None) -> None:
+        """The crop or expand frame for the image on screen (x, y, w, h in its pixels; may reach past it).
+        It is not drawn over the before/after comparison: the before image may have another size."""
         self._props["overlay"] = None if box is None else {"x": box[0], "y": box[1], "w": box[2], "h": box[3]}
         self.update()
 

@@ -37,13 +37,28 @@ def _initials(name: str, email: str) -> str:
     return ("".join(p[0] for p in parts[:2]) or "?").upper()
 
 
+# A picture that cannot load (gone, blocked, offline) removes itself and uncovers the initials.
+_DROP_ON_ERROR = "this.remove()"
+
+
 def avatar(viewer: Viewer, size: int = 34) -> None:
-    if viewer.avatar_url:
-        ui.image(viewer.avatar_url).classes("rounded-full").style(f"width:{size}px;height:{size}px")
-    else:
+    """The person's initials, with their picture (e.g. from Google) on top when it loads."""
+    with (
+        ui.element("div")
+        .classes("relative rounded-full overflow-hidden shrink-0")
+        .style(f"width:{size}px;height:{size}px")
+        .mark("avatar")
+    ):
         ui.label(_initials(viewer.name, viewer.email)).classes(
-            "rounded-full bg-primary text-white font-semibold flex items-center justify-center"
-        ).style(f"width:{size}px;height:{size}px;font-size:{size * 0.4:.0f}px")
+            "w-full h-full rounded-full bg-primary text-white font-semibold flex items-center justify-center"
+        ).style(f"font-size:{size * 0.4:.0f}px").mark("avatar-initials").props("data-testid=avatar-initials")
+        if viewer.avatar_url:
+            picture = ui.element("img").classes("absolute inset-0 w-full h-full object-cover rounded-full")
+            # Google's picture hosts refuse many requests that carry a Referer.
+            picture.props.update(
+                {"src": viewer.avatar_url, "alt": "", "referrerpolicy": "no-referrer", "onerror": _DROP_ON_ERROR}
+            )
+            picture.mark("avatar-picture").props("data-testid=avatar-picture")
 
 
 async def _sign_out() -> None:
@@ -83,7 +98,7 @@ def _header(viewer: Viewer | None) -> None:
                     "max-sm:hidden whitespace-nowrap text-xs px-3 py-1 rounded-full"
                     " bg-primary/10 text-primary font-medium"
                 ).mark("usage-chip")
-                with ui.button().props("flat round dense").mark("user-menu"):
+                with ui.button().props("flat round dense").mark("user-menu").props("data-testid=user-menu"):
                     avatar(viewer, 32)
                     with ui.menu().classes("min-w-[220px]"):
                         with ui.column().classes("px-4 py-3 gap-0"):

@@ -13,6 +13,7 @@ from nicegui import ui
 
 from components import theme
 from pixora_ui.services.studio import VersionCard
+from pixora_ui.services.version_labels import version_time
 
 HISTORY_CSS = """
 .pixora-thumb { width: 64px; height: 64px; border-radius: 10px; overflow: hidden; flex: none; cursor: pointer;
@@ -161,8 +162,8 @@ class HistoryStrip:
                     .classes(classes)
                     .on("click", lambda v=version.id: self._on_select(v))
                     .props(
-                        f'title="{version.label}: click to view; the next edit starts from it" data-version="{index}"'
-                        f' data-version-id="{version.id}"'
+                        f'title="{version.label} · {version_time(version.created_at)}: click to view; the next edit '
+                        f'starts from it" data-version="{index}" data-version-id="{version.id}"'
                     )
                     .mark(f"version-{index}")
                     .props("data-testid=" + f"version-{index}")

@@ -1,7 +1,9 @@
 """The tools palette: grouped tool cards built from the registry, with parameters, cost and availability.
 
 New tools appear without page changes: everything here is derived from `ToolCard`s. A tool's card
-opens to show its parameters and an Apply button; a switched-off tool says why.
+opens to show its parameters and an Apply button; a switched-off tool says why. Only the fields of
+the chosen mode are shown (a parameter's `only_with`), and "Run with" offers only the providers that
+can run the current settings.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from nicegui import ui
 
 from components import theme
 from pixora_ui.engine.registry import Param
-from pixora_ui.services.studio import ToolCard
+from pixora_ui.services.studio import ToolCard, providers_for
 
 # Feedback in the same frame as the click, before the server answers: the button pulses for a moment.
 INSTANT_FEEDBACK_JS = """(e) => {
@@ -53,6 +55,9 @@ class ToolPalette:
         # Tools whose card content a page builds itself (e.g. the style panel with previews).
         self._custom = custom or {}
         self._expansions: dict[str, ui.expansion] = {}
+        self._rows: dict[str, dict[str, ui.column]] = {}  # tool -> parameter name -> its field
+        self._provider_select: dict[str, ui.select] = {}
+        self._provider_note: dict[str, ui.label] = {}
         self._apply_buttons: list[ui.button] = []
         self._built: set[str] = set()
         self._enabled = False
@@ -63,10 +68,19 @@ class ToolPalette:
     # -- state
 
     def values(self, tool: str) -> dict[str, Any]:
-        return dict(self._values.get(tool, {}))
+        """The values a run uses: what the card shows, and the default for a field the chosen mode hides
+        (a prompt typed before switching to "Colour" must not steer the colour run)."""
+        values = dict(self._values.get(tool, {}))
+        card = self.cards.get(tool)
+        for param in card.params if card is not None else ():
+            if param.only_with is not None and values.get(param.only_with[0]) not in param.only_with[1]:
+                values[param.name] = param.default
+        return values
 
     def set_value(self, tool: str, name: str, value: Any) -> None:
         self._values[tool][name] = value
+        if tool in self._built:
+            self._sync(tool)
         if self._on_change is not None:
             self._on_change(tool, self.values(tool))
 
@@ -150,19 +164,28 @@ class ToolPalette:
         with self._expansions[card.name], ui.column().classes("w-full gap-3 px-2 pb-3 pt-1"):
             if card.available:
                 ui.label(card.description).classes(f"text-xs {theme.MUTED}")
+            self._rows[card.name] = {}
             for param in card.params:
                 self._param(card, param)
             if len(card.providers) > 1:
-                ui.select(
-                    dict(card.providers),
-                    value=card.providers[0][0],
-                    label="Run with",
-                    on_change=lambda e, n=card.name: self._provider.__setitem__(n, e.value),
-                ).props("dense outlined options-dense").classes("w-full").mark(f"provider-{card.name}").props(
-                    "data-testid=" + f"provider-{card.name}"
+                self._provider_select[card.name] = (
+                    ui.select(
+                        dict(card.providers),
+                        value=self._provider[card.name],
+                        label="Run with",
+                        on_change=lambda e, n=card.name: self._provider.__setitem__(n, e.value),
+                    )
+                    .props("dense outlined options-dense")
+                    .classes("w-full")
+                    .mark(f"provider-{card.name}")
+                    .props("data-testid=" + f"provider-{card.name}")
                 )
-            elif card.provider_label:
-                ui.label(f"Runs on {card.provider_label}").classes(f"text-xs {theme.MUTED}")
+            if card.provider_label:
+                self._provider_note[card.name] = (
+                    ui.label(f"Runs on {card.provider_label}")
+                    .classes(f"text-xs {theme.MUTED}")
+                    .mark(f"runs-on-{card.name}")
+                )
             button = (
                 ui.button("Apply" + (" · 1 AI edit" if card.costs_credit else ""), icon="play_arrow")
                 .on("click", lambda n=card.name: self._apply(n), js_handler=INSTANT_FEEDBACK_JS)
@@ -176,6 +199,32 @@ class ToolPalette:
                 button.tooltip(card.reason or "Not available")
             button.set_enabled(card.available and self._enabled)
             self._apply_buttons.append(button)
+        self._sync(card.name)
+
+    def _sync(self, tool: str) -> None:
+        """Show the fields of the chosen mode only, and offer the providers that can run these settings."""
+        if tool in self._custom:
+            return
+        values = self.values(tool)
+        for param in self.cards[tool].params:
+            row = self._rows.get(tool, {}).get(param.name)
+            if row is not None and param.only_with is not None:
+                controller, shown_for = param.only_with
+                row.set_visibility(values.get(controller) in shown_for)
+        card = self.cards[tool]
+        if not card.available or not card.providers:
+            return
+        offered = providers_for(tool, values)
+        if self._provider.get(tool) not in dict(offered):
+            self._provider[tool] = offered[0][0] if offered else None
+        select = self._provider_select.get(tool)
+        if select is not None:
+            select.set_options(dict(offered), value=self._provider[tool])
+            select.set_visibility(len(offered) > 1)
+        note = self._provider_note.get(tool)
+        if note is not None:
+            note.set_text(f"Runs on {offered[0][1]}" if len(offered) == 1 else "")
+            note.set_visibility(len(offered) == 1)
 
     def _param(self, card: ToolCard, param: Param) -> None:
         tool = card.name
@@ -190,7 +239,8 @@ class ToolPalette:
                 "text-xs text-primary"
             )
             return
-        with ui.column().classes("w-full gap-1"):
+        with ui.column().classes("w-full gap-1") as row:
+            self._rows[tool][param.name] = row
             if param.kind not in {"bool"}:
                 ui.label(param.label).classes("text-xs font-medium")
             if param.kind == "choice":

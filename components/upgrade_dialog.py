@@ -20,7 +20,7 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
-from pixora_ui.catalog import PLANS, PlanCard
+from pixora_ui.catalog import PlanCard, plans
 
 # Runs in the browser: a same-origin POST (so the browser adds Origin and the session cookie).
 _POST_JS = """
@@ -99,7 +99,7 @@ def _plan_column(plan: PlanCard, *, current: bool) -> None:
 def plan_comparison(*, current_plan: str = "free") -> None:
     """Free and Pro side by side, from the product catalogue."""
     with ui.row().classes("w-full gap-4 items-stretch"):
-        for plan in PLANS:
+        for plan in plans():
             if plan.key in {"free", "pro"}:
                 _plan_column(plan, current=plan.key == current_plan)
 
@@ -110,9 +110,7 @@ def open_upgrade_dialog(*, payments_enabled: bool, reason: str = "", message: st
         with ui.row().classes("w-full items-center justify-between no-wrap"):
             ui.label("Upgrade to Pro").classes(f"text-2xl {theme.HEADING}")
             ui.button(icon="close", on_click=dialog.close).props("flat round dense").mark("upgrade-close")
-        ui.label(message or "Unlimited AI edits, 4x upscaling and pro cut-outs.").classes(theme.MUTED).mark(
-            "upgrade-message"
-        )
+        ui.label(message or "Unlimited AI edits with every tool.").classes(theme.MUTED).mark("upgrade-message")
         plan_comparison()
         with ui.row().classes("w-full items-center justify-end gap-3"):
             ui.button("Not now", on_click=dialog.close).props("flat no-caps")

@@ -138,8 +138,8 @@ async def billing_success_page(request: Request, session_id: str = "") -> Redire
             ui.label(
                 "Your payment may still be processing. Pixora switches you to Pro as soon as Stripe confirms it, "
                 "usually within a few minutes: check the billing page again shortly. If you were charged and "
-                "still see the Free plan after an hour, contact the operator of this server with the reference "
-                "below (they can check the Stripe webhook at /api/webhooks/stripe)."
+                "still see the Free plan after an hour, contact the administrator of this server with the "
+                "reference below."
             ).classes(theme.MUTED)
             if session_id.startswith("cs_") and len(session_id) <= 255:
                 ui.label(f"Reference: {session_id}").classes("text-xs font-mono").mark("success-reference")

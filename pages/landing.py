@@ -6,7 +6,8 @@ from nicegui import ui
 
 from components import theme
 from components.frame import frame
-from pixora_ui.catalog import PLANS, TOOL_CARDS
+from pixora_ui.catalog import TOOL_CARDS, plans
+from pixora_ui.settings import get_settings
 
 
 @ui.page("/")
@@ -40,7 +41,9 @@ def _hero() -> None:
                 ui.button("Sign in", on_click=lambda: ui.navigate.to("/login")).props(
                     "outline size=lg no-caps rounded"
                 ).classes("px-6").mark("hero-login")
-            ui.label("3 free AI edits · no credit card · works offline").classes(f"text-sm {theme.MUTED}")
+            ui.label(f"{get_settings().free_edit_limit} free AI edits · no credit card · works offline").classes(
+                f"text-sm {theme.MUTED}"
+            )
 
 
 def _tools() -> None:
@@ -81,11 +84,12 @@ def _how_it_works() -> None:
 def _pricing() -> None:
     with ui.element("section").classes(f"{theme.SECTION} py-14").props("id=pricing"):
         ui.label("Simple pricing").classes(f"text-3xl {theme.HEADING} text-center w-full")
-        ui.label("Basic edits are always free. AI edits: 3 on Free, unlimited on Pro.").classes(
-            f"{theme.MUTED} text-center w-full mt-2"
-        )
+        ui.label(
+            f"Every tool on every plan. Basic edits are always free; AI edits: "
+            f"{get_settings().free_edit_limit} on Free, unlimited on Pro."
+        ).classes(f"{theme.MUTED} text-center w-full mt-2")
         with ui.element("div").classes("grid grid-cols-1 md:grid-cols-3 gap-5 mt-10 w-full"):
-            for plan in PLANS:
+            for plan in plans():
                 card = ui.column().classes(f"{theme.CARD} p-6 gap-3").mark(f"plan-{plan.key}")
                 if plan.highlight:
                     card.style(f"border: 2px solid {theme.PRIMARY}")

@@ -23,6 +23,8 @@ from pixora_ui.auth.passwords import MIN_LENGTH
 from pixora_ui.auth.redirects import safe_next
 from pixora_ui.settings import get_settings
 
+INVITATION_PATH = "/team/join"  # where an invitation link lands (pages/team.py)
+
 
 @ui.page("/signup")
 async def signup_page(request: Request, next: str = "") -> RedirectResponse | None:
@@ -30,7 +32,9 @@ async def signup_page(request: Request, next: str = "") -> RedirectResponse | No
     if await current_user(request) is not None:
         return RedirectResponse(next_path, status_code=303)
     free = get_settings().free_edit_limit
-    with frame("Create your account"), auth_card("Create your account", f"Free includes {free} AI edits.") as card:
+    invited = next_path.startswith(INVITATION_PATH)
+    subtitle = "Then accept the invitation to join your team." if invited else f"Free includes {free} AI edits."
+    with frame("Create your account"), auth_card("Create your account", subtitle) as card:
         banner = error_banner("signup-error")
         show_error(banner, "")
         name = ui.input("Name").props("outlined autocomplete=name maxlength=120").classes("w-full").mark("name")
@@ -57,7 +61,7 @@ async def signup_page(request: Request, next: str = "") -> RedirectResponse | No
                 return
             finally:
                 button.enable()
-            _check_inbox(card, accounts.normalise_email(email.value or ""))
+            _check_inbox(card, accounts.normalise_email(email.value or ""), invited=invited)
 
         password.on("keydown.enter", submit)
         button = (
@@ -74,7 +78,7 @@ async def signup_page(request: Request, next: str = "") -> RedirectResponse | No
     return None
 
 
-def _check_inbox(card: ui.column, address: str) -> None:
+def _check_inbox(card: ui.column, address: str, *, invited: bool) -> None:
     card.clear()
     with card:
         ui.label("Check your inbox").classes(f"text-2xl {theme.HEADING}").mark("signup-check-inbox")
@@ -83,6 +87,10 @@ def _check_inbox(card: ui.column, address: str) -> None:
             f"Open the link in it to confirm your address: it signs you in, and your "
             f"{get_settings().free_edit_limit} free AI edits start right away."
         ).classes(f"text-sm {theme.MUTED}")
+        if invited:
+            ui.label("Then open the invitation link again to join your team.").classes("text-sm").mark(
+                "signup-invitation-next"
+            )
         ui.label(
             "Nothing arrived after a few minutes? Look in the spam folder, or sign in and ask for a new link."
         ).classes(f"text-xs {theme.MUTED}")

@@ -1,12 +1,14 @@
 """`/team`: a shared subscription. Owners invite by e-mail; members get unlimited edits.
 
-`/team/join?token=…` is where an invitation link lands.
+`/team/join?token=…` is where an invitation link lands. Someone not signed in is usually new to
+Pixora, so that page offers sign-up first (and sign-in), both leading back to the invitation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Coroutine
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
@@ -15,7 +17,7 @@ from nicegui import ui
 from components import theme
 from components.frame import frame
 from pages.guard import signed_in, still_signed_in, viewer_of
-from pixora_ui.auth.current import CurrentUser
+from pixora_ui.auth.current import CurrentUser, current_user
 from pixora_ui.services import teams
 from pixora_ui.services.teams import TeamError, TeamView
 
@@ -184,12 +186,41 @@ def _confirm(question: str, action: object) -> None:
     dialog.open()
 
 
+def _newcomer(info: teams.InvitationInfo | None, token: str) -> None:
+    """The invitation for someone not signed in: create an account (or sign in), then come back here."""
+    back = quote(f"/team/join?token={token}", safe="/")
+    with ui.column().classes(f"{theme.SECTION} py-16 items-center"):
+        with ui.column().classes(f"{theme.CARD} p-8 gap-4 w-full max-w-[480px] items-center text-center"):
+            ui.icon("group_add", size="48px").classes("text-primary")
+            if info is None or info.expired:
+                ui.label(
+                    "This invitation has expired."
+                    if info is not None
+                    else "This invitation has already been used or does not exist."
+                ).classes(theme.HEADING)
+                ui.label("Ask the person who invited you for a new one.").classes(theme.MUTED)
+                return
+            ui.label(f"Join {info.team_name}").classes(f"text-2xl {theme.HEADING}").mark("invite-title")
+            ui.label(
+                f"{info.invited_by} invited {info.email} to share their Pixora plan: unlimited AI edits for "
+                "everybody on the team. Create your account with that address to accept."
+            ).classes(theme.MUTED)
+            ui.button("Create an account", on_click=lambda: ui.navigate.to(f"/signup?next={back}")).props(
+                "unelevated no-caps"
+            ).classes("w-full").mark("invite-signup")
+            with ui.row().classes("text-sm gap-1 justify-center"):
+                ui.label("Already have one?").classes(theme.MUTED)
+                ui.link("Sign in", f"/login?next={back}").classes("text-primary no-underline").mark("invite-login")
+
+
 @ui.page("/team/join")
 async def join_page(request: Request, token: str = "") -> RedirectResponse | None:
-    user = await signed_in(request)
-    if isinstance(user, RedirectResponse):
-        return user
     info = await teams.invitation_info(token=token) if token else None
+    user = await current_user(request)
+    if user is None:
+        with frame("Join a team"):
+            _newcomer(info, token)
+        return None
     with frame("Join a team", viewer=viewer_of(user)):
         with ui.column().classes(f"{theme.SECTION} py-16 items-center"):
             with ui.column().classes(f"{theme.CARD} p-8 gap-4 w-full max-w-[480px] items-center text-center"):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from db.models import PLAN_FREE
+from pixora_ui.settings import Settings, get_settings
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ToolCard:
@@ -35,33 +38,47 @@ TOOL_CARDS: tuple[ToolCard, ...] = (
     ToolCard(icon="chat", title="Edit with a sentence", text="“Remove the background and make it square.”"),
 )
 
-PLANS: tuple[PlanCard, ...] = (
-    PlanCard(
-        key="free",
-        name="Free",
-        price="$0",
-        period="forever",
-        tagline="Try every tool.",
-        features=("3 AI edits", "Unlimited basic edits", "Full-resolution downloads", "Version history"),
-        cta="Start free",
-    ),
-    PlanCard(
-        key="pro",
-        name="Pro",
-        price="$12",
-        period="/ month",
-        tagline="For creators who edit every day.",
-        features=("Unlimited AI edits", "4x upscaling", "Pro cut-out edges", "Priority queue"),
-        cta="Go Pro",
-        highlight=True,
-    ),
-    PlanCard(
-        key="team",
-        name="Team",
-        price="$12",
-        period="/ month",
-        tagline="Share your Pro subscription with your team.",
-        features=("Everything in Pro", "5 people on one plan", "One bill", "Invite by e-mail"),
-        cta="Start a team",
-    ),
-)
+
+def plans(settings: Settings | None = None) -> tuple[PlanCard, ...]:
+    """Free, Pro and Team as the plan rules (`services.plans`) make them: every tool on every plan;
+    Free has a number of AI edits, Pro and Team have no limit. Nothing else differs, so nothing else
+    is sold as Pro."""
+    from pixora_ui.services.plans import limit_for
+
+    free_edits = limit_for(PLAN_FREE, settings or get_settings())
+    return (
+        PlanCard(
+            key="free",
+            name="Free",
+            price="$0",
+            period="forever",
+            tagline="Try every tool.",
+            features=(
+                f"{free_edits} AI edits",
+                "Every tool, 4x upscaling and fine cut-outs included",
+                "Unlimited basic edits",
+                "Full-resolution downloads",
+                "Version history",
+            ),
+            cta="Start free",
+        ),
+        PlanCard(
+            key="pro",
+            name="Pro",
+            price="$12",
+            period="/ month",
+            tagline="For creators who edit every day.",
+            features=("Unlimited AI edits", "Everything in Free", "Cancel any time"),
+            cta="Go Pro",
+            highlight=True,
+        ),
+        PlanCard(
+            key="team",
+            name="Team",
+            price="$12",
+            period="/ month",
+            tagline="Share your Pro subscription with your team.",
+            features=("Everything in Pro", "5 people on one plan", "One bill", "Invite by e-mail"),
+            cta="Start a team",
+        ),
+    )

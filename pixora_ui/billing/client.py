@@ -16,7 +16,8 @@ from pixora_ui.errors import PixoraError
 from pixora_ui.settings import Settings, get_settings
 
 PAYMENTS_OFF_REASON = (
-    "Payments are not configured on this server. An operator can change plans with `python main.py admin set-plan`."
+    "Payments are not configured on this server, so plans cannot be bought here. "
+    "Its administrator can change your plan."
 )
 
 

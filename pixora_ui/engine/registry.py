@@ -83,6 +83,9 @@ class Param:
     required: bool = False
     help: str = ""
     max_length: int = 500
+    # Shown only while another parameter has one of these values, e.g. ("background", ("blur",)):
+    # forms show the fields of the chosen mode only. The tool still validates every parameter.
+    only_with: tuple[str, tuple[str, ...]] | None = None
 
     def coerce(self, value: Any) -> Any:
         """Validate and convert a raw value (from JSON, a form or the CLI) to this parameter's type."""

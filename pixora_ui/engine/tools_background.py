@@ -7,6 +7,7 @@ optional soft shadow is cast on the new background under the subject.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -17,6 +18,7 @@ from pixora_ui.engine import isnet, matting
 from pixora_ui.engine.registry import (
     Cancelled,
     ImageArray,
+    NeedsGenerativeProvider,
     Param,
     ParamError,
     Progress,
@@ -129,6 +131,11 @@ def _over(foreground: ImageArray, alpha: npt.NDArray[np.uint8], background: Imag
 
 def _run(image: ImageArray, params: dict[str, Any], progress: Progress, cancelled: Cancelled) -> ToolResult:
     kind = str(params["background"])
+    if kind == "generative":
+        raise NeedsGenerativeProvider(
+            "A described background is drawn by a generative AI service, and none is connected to this server. "
+            "Choose a colour, a gradient, a blur or another of your photos instead."
+        )
     other = params.get("image")
     if kind == "image" and not isinstance(other, np.ndarray):
         raise ParamError("Choose the image to put behind the subject")
@@ -173,14 +180,51 @@ CHANGE_BG = Tool(
             label="Background",
             kind="choice",
             default="color",
-            choices=("color", "gradient", "blur", "image"),
-            choice_labels=("Colour", "Gradient", "Blur (portrait mode)", "Another image"),
+            choices=("color", "gradient", "blur", "image", "generative"),
+            choice_labels=("Colour", "Gradient", "Blur (portrait mode)", "Another image", "Describe it (AI)"),
         ),
-        Param(name="color", label="Colour", kind="color", default="#ffffff"),
-        Param(name="color2", label="Second colour (gradient)", kind="color", default="#c7d2fe"),
-        Param(name="angle", label="Gradient direction (degrees)", kind="int", default=90, min=0, max=359),
-        Param(name="blur", label="Blur strength", kind="int", default=40, min=1, max=100),
-        Param(name="image", label="Background image", kind="image", help="Used with Another image."),
+        Param(
+            name="prompt",
+            label="Describe the new background",
+            kind="text",
+            default="",
+            help="For example: a sunny beach at golden hour",
+            max_length=300,
+            only_with=("background", ("generative",)),
+        ),
+        Param(
+            name="color",
+            label="Colour",
+            kind="color",
+            default="#ffffff",
+            only_with=("background", ("color", "gradient", "image")),
+        ),
+        Param(
+            name="color2",
+            label="Second colour",
+            kind="color",
+            default="#c7d2fe",
+            only_with=("background", ("gradient",)),
+        ),
+        Param(
+            name="angle",
+            label="Gradient direction (degrees)",
+            kind="int",
+            default=90,
+            min=0,
+            max=359,
+            only_with=("background", ("gradient",)),
+        ),
+        Param(
+            name="blur",
+            label="Blur strength",
+            kind="int",
+            default=40,
+            min=1,
+            max=100,
+            only_with=("background", ("blur",)),
+        ),
+        Param(name="image", label="Background image", kind="image", only_with=("background", ("image",))),
         Param(
             name="fit",
             label="Image placement",
@@ -188,9 +232,16 @@ CHANGE_BG = Tool(
             default="cover",
             choices=("cover", "fit"),
             choice_labels=("Cover (crop to fill)", "Fit (whole image, padded with the colour)"),
+            only_with=("background", ("image",)),
         ),
-        Param(name="shadow", label="Soft shadow under the subject", kind="bool", default=False),
-        MODE_PARAM,
+        Param(
+            name="shadow",
+            label="Soft shadow under the subject",
+            kind="bool",
+            default=False,
+            only_with=("background", ("color", "gradient", "image")),
+        ),
+        replace(MODE_PARAM, only_with=("background", ("color", "gradient", "blur", "image"))),
     ),
     costs_credit=True,
     icon="wallpaper",

@@ -26,8 +26,9 @@ MODE_PARAM = Param(
     kind="choice",
     default="standard",
     choices=("standard", "pro"),
-    choice_labels=("Standard", "Pro (hair and soft edges)"),
-    help="Pro refines hair and soft edges with alpha matting; it takes about twice as long.",
+    # "pro" stays the API value; the label avoids suggesting a Pro-plan feature (every plan has it).
+    choice_labels=("Standard", "Fine (hair and soft edges)"),
+    help="Fine refines hair and soft edges with alpha matting; it takes about twice as long.",
 )
 
 

@@ -35,6 +35,10 @@ class Provider(ABC):
     def supports(self, tool: str) -> bool:
         """Whether this provider can run the tool at all."""
 
+    def accepts(self, tool: str, params: dict[str, Any]) -> bool:
+        """Whether this provider can run `tool` with these settings (forms offer only those that can)."""
+        return self.supports(tool)
+
     def availability(self, tool: str) -> tuple[bool, str]:
         """(available, reason): configured and able to run `tool` now."""
         return (True, "") if self.supports(tool) else (False, f"{self.label} cannot run this tool")

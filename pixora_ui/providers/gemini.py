@@ -127,6 +127,10 @@ class GeminiProvider(Provider):
     def supports(self, tool: str) -> bool:
         return tool in TOOLS
 
+    def accepts(self, tool: str, params: dict[str, Any]) -> bool:
+        # Gemini draws a described, coloured or blurred background; it cannot place another photo.
+        return self.supports(tool) and not (tool == "change-bg" and params.get("background") == "image")
+
     def _client(self) -> Any:
         from google import genai
         from google.genai import types
@@ -208,14 +212,17 @@ class GeminiProvider(Provider):
 
 
 def _api_error_message(code: int, detail: str, model: str) -> str:
+    """What the person is told (the operator's detail goes to the log: key, model name)."""
     if code in {401, 403} or "api key" in detail.lower():
-        return "Gemini rejected the server's API key. Ask the administrator to check GEMINI_API_KEY."
+        log.warning("gemini refused the API key (GEMINI_API_KEY): %s %s", code, detail)
+        return "Gemini does not accept this server's key at the moment, so AI edits through Gemini are off."
     if code == 429:
         return "Gemini is over its usage limit right now. Try again in a minute."
     if code >= 500:
         return "Gemini is having trouble right now. Try again in a few minutes."
     if code == 404:
-        return f"The Gemini model {model!r} is not available. Ask the administrator to check GEMINI_IMAGE_MODEL."
+        log.warning("gemini model %r is not available (GEMINI_IMAGE_MODEL): %s", model, detail)
+        return "The Gemini model this server uses is not available, so AI edits through Gemini are off."
     return "Gemini could not process this request. Try a smaller photo or a different instruction."
 
 

@@ -272,6 +272,12 @@ class ImageKitProvider(Provider):
     def supports(self, tool: str) -> bool:
         return tool in TOOLS
 
+    def accepts(self, tool: str, params: dict[str, Any]) -> bool:
+        # ImageKit changes a background only from a description (e-changebg-prompt).
+        if tool == "change-bg":
+            return params.get("background") == "generative" or bool(prompt_of(params))
+        return self.supports(tool)
+
     async def run(self, request: ProviderRequest) -> ToolResult:
         if request.tool == "generate":
             from pixora_ui.providers.imagekit_create import generate

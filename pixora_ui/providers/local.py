@@ -4,19 +4,24 @@ All local inference goes through a single ThreadPoolExecutor sized by LOCAL_JOB_
 models are loaded once per process (tools cache their sessions) and the event loop only awaits a
 future. The executor's size is also the hard bound on concurrent local inference: a job whose
 timeout fired keeps its thread until the tool notices the cancel flag, and new work waits for it.
+
+The engine's own messages are written for the operator (the command line shows them as they are:
+"run main.py models install", "configure GEMINI_API_KEY"). This provider serves people using the
+studio and the API, so it logs those hints and says what the person can do instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from pixora_ui.engine.registry import Tool, ToolResult, ToolUnavailable
+from pixora_ui.engine.registry import NeedsGenerativeProvider, Tool, ToolResult, ToolUnavailable
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.settings import Settings, get_settings
 
@@ -27,6 +32,39 @@ from pixora_ui.settings import Settings, get_settings
 BACKGROUND_NICE = 10
 
 T = TypeVar("T")
+
+log = logging.getLogger("pixora.providers.local")
+
+# What a person sees instead of the engine's operator hints (which go to the log).
+NOT_INSTALLED = "Not installed on this server yet"
+NOT_INSTALLED_RUN = (
+    "This edit needs a tool that is not installed on this server yet. The other tools work meanwhile; "
+    "the server's administrator can add it."
+)
+NO_GENERATIVE_SERVICE = (
+    "no generative AI service is connected to this server, so this edit cannot be made here. The local "
+    "tools (cut-out, background, crop, adjust and more) still work."
+)
+_logged_reasons: set[str] = set()
+
+
+def _log_once(tool: str, reason: str) -> None:
+    """The operator's hint, once per process (availability is asked on every page load)."""
+    if reason not in _logged_reasons:
+        _logged_reasons.add(reason)
+        log.warning("%s is unavailable: %s", tool, reason)
+
+
+def for_users(exc: NeedsGenerativeProvider) -> NeedsGenerativeProvider:
+    """The engine's "needs a generative model" message without its configuration hint."""
+    from pixora_ui.engine.tools_enhance import GENERATIVE_HINT
+
+    text = str(exc)
+    if GENERATIVE_HINT not in text:
+        return exc
+    reason = text.replace(GENERATIVE_HINT, "").rstrip(" :.") or "This edit needs a generative model"
+    return NeedsGenerativeProvider(f"{reason}: {NO_GENERATIVE_SERVICE}")
+
 
 _executor: ThreadPoolExecutor | None = None
 _background: ThreadPoolExecutor | None = None
@@ -94,20 +132,34 @@ class LocalProvider(Provider):
         spec = _tool(tool)
         return spec is not None and spec.local
 
+    def accepts(self, tool: str, params: dict[str, Any]) -> bool:
+        # A "generative" choice (a described background, a generated canvas) is a remote provider's job.
+        return self.supports(tool) and "generative" not in (params.get("background"), params.get("mode"))
+
     def availability(self, tool: str) -> tuple[bool, str]:
         spec = _tool(tool)
         if spec is None or not spec.local:
             return False, f"{self.label} cannot run this tool"
-        return spec.availability()
+        available, reason = spec.availability()
+        if available:
+            return True, ""
+        _log_once(tool, reason)
+        return False, NOT_INSTALLED
 
     async def run(self, request: ProviderRequest) -> ToolResult:
         spec = _tool(request.tool)
         if spec is None:
             raise ToolUnavailable(f"{self.label} cannot run this tool")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            engine_executor(), spec.run, request.image, request.params, request.progress, request.cancelled
-        )
+        try:
+            return await loop.run_in_executor(
+                engine_executor(), spec.run, request.image, request.params, request.progress, request.cancelled
+            )
+        except ToolUnavailable as exc:
+            log.warning("%s could not run: %s", request.tool, exc)
+            raise ToolUnavailable(NOT_INSTALLED_RUN) from exc
+        except NeedsGenerativeProvider as exc:
+            raise for_users(exc) from exc
 
 
 def create(settings: Settings) -> Provider:

@@ -95,6 +95,9 @@ class HandOffProvider(Provider):
     def availability(self, tool: str) -> tuple[bool, str]:
         return self.inner.availability(tool)
 
+    def accepts(self, tool: str, params: dict[str, Any]) -> bool:
+        return self.inner.accepts(tool, params)
+
     async def run(self, request: ProviderRequest) -> ToolResult:
         try:
             return await self.inner.run(request)

@@ -24,6 +24,7 @@ from pixora_ui.services import assets, media
 from pixora_ui.services.assets import AssetView
 from pixora_ui.services.job_views import JobView
 from pixora_ui.services.plans import Usage
+from pixora_ui.services.version_labels import labels_for
 from pixora_ui.settings import get_settings
 
 DownloadFormat = Literal["png", "jpeg", "webp"]
@@ -120,6 +121,18 @@ def _provider_state(tool: Tool) -> tuple[bool, str, tuple[tuple[str, str], ...]]
     return available, reason, ()
 
 
+def providers_for(tool: str, params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(name, label) of the available providers that can run `tool` with these settings, preferred first."""
+    from pixora_ui.providers.router import choices_for, configured_providers
+
+    providers = configured_providers()
+    return tuple(
+        (c.name, c.label)
+        for c in choices_for(tool, params)
+        if c.available and c.name in providers and providers[c.name].accepts(tool, params)
+    )
+
+
 def _has_generative_provider(tool: str) -> bool:
     from pixora_ui.providers.router import choices_for
 
@@ -195,14 +208,14 @@ def _full(asset_id: str) -> str:
     return media.signed_url(asset_id, variant="full", expires_in=CANVAS_URL_TTL_S, bound=True)
 
 
-def _version_card(view: AssetView) -> VersionCard:
+def _version_card(view: AssetView, label: str | None = None) -> VersionCard:
     return VersionCard(
         id=view.id,
         root_id=view.root_id,
         parent_id=None if view.is_original else view.parent_id,
         name=view.name,
         tool=view.tool,
-        label=tool_label(view.tool),
+        label=label or tool_label(view.tool),
         created_at=view.created_at,
         width=view.width,
         height=view.height,
@@ -235,7 +248,8 @@ async def versions_of(user_id: int, root_id: str) -> list[VersionCard]:
     """The original and every edit made from it, original first. Empty when not the user's photo."""
     async with session_scope() as session:
         views = await assets.list_versions(session, owner_id=user_id, root_id=root_id)
-    return [_version_card(v) for v in views]
+        labels = await labels_for(session, (v.id for v in views if not v.is_original))
+    return [_version_card(v, labels.get(v.id)) for v in views]
 
 
 async def upload_photo(user_id: int, *, data: bytes, filename: str) -> PhotoCard:
@@ -389,7 +403,7 @@ def preview_prompt(text: str) -> PromptPreview:
             reasons.append(choice.reason)
     if generative:
         return PromptPreview(text=f"{generative[0][1]} will make this edit.", runnable=True, local=False)
-    hint = reasons[0] if reasons else "needs a Gemini key or ImageKit"
+    hint = reasons[0] if reasons else "no generative AI service is connected to this server"
     return PromptPreview(text=f"{plan.reason} ({hint})", runnable=False, local=False)
 
 

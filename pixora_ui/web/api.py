@@ -44,6 +44,7 @@ from pixora_ui.web.responses import BodyTooLarge, error_from, json_error, json_r
 
 UPGRADE_URL = "/billing"
 PROMPT_MAX = 1000
+PHOTO_NAME_MAX = 60
 _DATA_URL = re.compile(r"^data:(image/[a-z0-9.+-]+)?(;[a-z0-9=-]+)*;base64,", re.IGNORECASE)
 _GEMINI_WAIT_EXTRA_S = 15.0
 
@@ -274,6 +275,15 @@ def _generative_provider(tool: str, params: dict[str, Any]) -> str | None:
     return None
 
 
+def photo_name(prompt: str) -> str:
+    """The library name of a photo sent for a prompt edit: the prompt, shortened at a word, so a
+    library of such photos is not a list of identical names."""
+    text = " ".join(prompt.replace("/", " ").replace("\\", " ").split())  # a name, never a path
+    if len(text) > PHOTO_NAME_MAX:
+        text = text[: PHOTO_NAME_MAX - 1].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+    return text[:1].upper() + text[1:]
+
+
 async def api_gemini_edit(request: Request) -> Response:
     from pixora_ui.engine.imageio import ImageInputError
 
@@ -315,7 +325,7 @@ async def api_gemini_edit(request: Request) -> Response:
         async with session_scope() as session:
             existing = await jobs.find_by_key(session, user_id=user.id, key=key) if key else None
             if existing is None:
-                asset = await assets.upload(session, owner_id=user.id, data=data, filename="gemini-edit")
+                asset = await assets.upload(session, owner_id=user.id, data=data, filename=photo_name(prompt))
                 asset_id = asset.id
             else:
                 asset_id = existing.input_asset_id or ""

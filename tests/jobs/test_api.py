@@ -14,7 +14,7 @@ from db.session import session_scope
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
 from pixora_ui.providers import router
 from pixora_ui.providers.gemini import GeminiProvider
-from pixora_ui.services import jobs
+from pixora_ui.services import assets, jobs
 from pixora_ui.settings import reset_settings
 from tests.fakes import gemini_fake
 from tests.fakes.gemini_fake import GeminiFake, run_gemini_fake
@@ -130,6 +130,10 @@ async def test_gemini_edit_through_a_job(user: User, gemini: GeminiFake) -> None
     assert await usage_count(free) == 1
     job = (await user.http_client.get(f"/api/jobs/{body['jobId']}")).json()
     assert job["status"] == "succeeded" and job["provider"] == "gemini" and job["credit_state"] == "kept"
+    # The photo is named from its prompt, not "gemini-edit" like every other one.
+    async with session_scope() as session:
+        (item,) = await assets.list_library(session, owner_id=free)
+    assert item.original.name == "Add a rainbow"
     not_image = base64.b64encode(b"hello world, not a photo").decode()
     response = await user.http_client.post("/api/gemini/edit", json={"image": not_image, "prompt": "add a rainbow"})
     assert response.status_code == 400

@@ -62,7 +62,7 @@ async def test_palette_shows_cost_and_why_a_tool_is_off(user: User, studio_regis
     await user.should_see("1 AI edit")
     await user.should_see("Free")
     await user.should_see(marker="tool-reason-retouch")
-    await user.should_see("models not installed")
+    await user.should_see("Not installed on this server yet")  # the operator's hint goes to the log
     _open(user, "retouch")
     assert not user.find(marker="apply-retouch").elements.pop().enabled
 
