@@ -64,6 +64,7 @@ class StudioPage:
         self.palette: ToolPalette | None = None
         self.ready = False  # set once the parts built after connecting exist
         self.crop_token = 0
+        self.box_preview = True  # the open crop/expand tool's frame; off once a result replaces the photo
         self.create_dialog: CreateDialog | None = None
         self.sheets = Sheets()
 
@@ -312,6 +313,7 @@ class StudioPage:
     # ------------------------------------------------------------------ tools
 
     def _tool_opened(self, tool: str | None) -> None:
+        self.box_preview = True
         erase = studio.painted_mask(tool) is not None
         self.erase.set_active(erase)
         if erase:
@@ -328,6 +330,7 @@ class StudioPage:
 
     def _params_changed(self, tool: str, _values: dict[str, Any]) -> None:
         if previews.shows_preview_box(tool):
+            self.box_preview = True
             self._update_overlay()
 
     def _update_overlay(self) -> None:
@@ -335,7 +338,7 @@ class StudioPage:
         tool = self.palette.open_tool if self.palette else None
         box = None
         self.crop_token += 1  # a smart-crop preview still on its way is for an older state
-        if version is not None and self.palette is not None and tool is not None:
+        if version is not None and self.palette is not None and tool is not None and self.box_preview:
             box = previews.preview_box(tool, self.palette.values(tool), width=version.width, height=version.height)
         self.canvas.set_overlay(box)
         if version is not None and self.palette is not None and tool == previews.SMART_CROP_TOOL:
@@ -461,6 +464,7 @@ class StudioPage:
             await self.open_photo(state.result_asset_id)
         elif self.root_id:
             self.erase.painter.clear()
+            self.box_preview = False  # the frame previewed the settings on the photo before this result
             self.history.added(state.result_asset_id)
             await self.open_photo(self.root_id, state.result_asset_id)
             await self.library.reload()
