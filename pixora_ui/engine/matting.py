@@ -189,6 +189,10 @@ def closed_form_alpha(guide: ImageArray, alpha: FloatArray, *, band_radius: int 
     edge = cv2.dilate(hard, _disk(1)) != cv2.erode(hard, _disk(1))
     band = cv2.dilate(edge.astype(np.uint8), _disk(band_radius))
     trimap = np.where(band > 0, 0.5, hard.astype(np.float64))
+    if not (trimap == 0.0).any() or not (trimap == 1.0).any():
+        # The band covers the whole crop on one side (a small or thin subject): closed-form matting
+        # has nothing to anchor that side to (pymatting raises), so keep the network's edge.
+        return alpha.astype(np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "incomplete Cholesky failed" is recovered from internally
         solved = estimate_alpha_cf(guide[:, :, :3].astype(np.float64) / 255.0, trimap)

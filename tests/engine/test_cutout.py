@@ -162,3 +162,24 @@ def test_model_is_loaded_once_and_reused(photo: Callable[[str], np.ndarray]) -> 
     session = isnet._ISNET.get()
     run(photo("chelsea"))
     assert isnet._ISNET.get() is session
+
+
+def test_closed_form_keeps_the_network_edge_when_the_band_fills_the_crop() -> None:
+    # A thin subject whose edge band covers every pixel of its side: no pure background to anchor
+    # the matting to (pymatting raised "Trimap did not contain background values" on a 160 px photo).
+    rng = np.random.default_rng(3)
+    guide = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    alpha = np.zeros((40, 40), dtype=np.float32)
+    alpha[:, 14:26] = 1.0
+    result = matting.closed_form_alpha(guide, alpha, band_radius=10)
+    assert result.shape == alpha.shape
+    assert np.array_equal(result, alpha)
+
+
+def test_pro_cut_out_of_a_small_photo() -> None:
+    from skimage import data
+
+    small = cv2.resize(data.astronaut(), (160, 160), interpolation=cv2.INTER_AREA)
+    result = run(small, mode="pro")
+    assert result.image.shape == (160, 160, 4)
+    assert result.image[:, :, 3].max() == 255
