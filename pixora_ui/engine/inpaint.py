@@ -25,12 +25,13 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pixora_ui.engine import segments
+from pixora_ui.engine import learned_inpaint, segments
 from pixora_ui.engine.registry import (
     Cancelled,
     ImageArray,
@@ -257,6 +258,7 @@ class Erased:
 
 
 PLAIN_NOTE = "Filled from the surroundings."
+MODEL_NOTE = "Filled by the inpainting model from the surroundings."
 SEVERAL_MATERIALS_NOTE = (
     "The area crossed several different surfaces; each part was continued from its own side. To redraw what "
     "was hidden behind it (an edge, a shadow, an object), a generative provider does better."
@@ -305,8 +307,13 @@ def erase_with_note(
     *,
     progress: Progress = no_progress,
     cancelled: Cancelled = never_cancelled,
+    models_dir: Path | None = None,
 ) -> Erased:
-    """`erase`, with the note for the user (a generative provider is recommended across materials)."""
+    """`erase`, with the note for the user (a generative provider is recommended across materials).
+
+    When the operator installed an inpainting model (LaMa or MI-GAN) it fills every piece wider than a
+    stroke; if it fails, the classical fill does.
+    """
     if image.ndim != 3 or image.shape[2] not in (3, 4):
         raise EraseError("Magic erase needs an RGB or RGBA image.")
     height, width = image.shape[:2]
@@ -323,6 +330,9 @@ def erase_with_note(
     total = float(sum(int(stats[i, cv2.CC_STAT_AREA]) for i in pieces)) or 1.0
     done = 0.0
     materials = 1
+    models = models_dir if models_dir is not None else learned_inpaint.default_models_dir()
+    use_model = learned_inpaint.available(models)
+    used_model = False
     for index in pieces:
         check_cancelled(cancelled)
         progress(done / total, f"Erasing: piece {pieces.index(index) + 1} of {len(pieces)}")
@@ -333,7 +343,14 @@ def erase_with_note(
         piece = labels[y0:y1, x0:x1] == index
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         radius = float(cv2.distanceTransform(piece.astype(np.uint8), cv2.DIST_L2, 3).max())
-        if radius <= THIN_STROKE_RADIUS:
+        learned = None
+        if use_model and radius > THIN_STROKE_RADIUS:
+            # The whole photo: the model's window may reach beyond this crop for context.
+            learned = learned_inpaint.fill(rgb, labels == index, models)
+        if learned is not None:
+            used_model = True
+            filled = learned[y0:y1, x0:x1]
+        elif radius <= THIN_STROKE_RADIUS:
             filled = np.asarray(cv2.inpaint(crop, piece.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA), dtype=np.uint8)
         else:
             filled, crossed = fill_piece(crop, piece)
@@ -342,5 +359,5 @@ def erase_with_note(
         done += area
     out[:, :, :3] = rgb
     progress(1.0, "Erased")
-    note = SEVERAL_MATERIALS_NOTE if materials > 1 else PLAIN_NOTE
+    note = SEVERAL_MATERIALS_NOTE if materials > 1 else MODEL_NOTE if used_model else PLAIN_NOTE
     return Erased(out, note, materials)
