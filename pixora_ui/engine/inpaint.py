@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pixora_ui.engine import learned_inpaint, segments
+from pixora_ui.engine import learned_inpaint, periodic, segments
 from pixora_ui.engine.registry import (
     Cancelled,
     ImageArray,
@@ -268,9 +268,15 @@ SEVERAL_MATERIALS_NOTE = (
 def fill_piece(rgb: ImageArray, hole: MaskArray) -> tuple[ImageArray, int]:
     """Fill one hole wider than a stroke, each material's part from that material only.
 
-    Returns the filled crop and how many materials the hole crosses.
+    Returns the filled crop and how many materials the hole crosses. A regular pattern (bricks, tiles)
+    is continued by its own period instead, so its rows run straight through the hole.
     """
     parts = segments.split_hole(rgb, hole)
+    regular = periodic.fill_regular(rgb, hole)
+    if regular is not None:
+        out, rest = regular
+        filled = fill_hole(out, rest, target_hole_px=FULL_RES_HOLE_PX) if rest.any() else out
+        return filled, max(1, len(parts.major))
     if len(parts.major) <= 1:
         return fill_hole(rgb, hole, target_hole_px=FULL_RES_HOLE_PX), 1
     total = np.zeros(rgb.shape, dtype=np.float32)

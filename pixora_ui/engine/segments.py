@@ -28,6 +28,7 @@ LabelArray = npt.NDArray[np.int32]
 
 MERGE_DISTANCE = 12.0  # Lab distance under which neighbouring superpixels are one material
 MAJOR_SHARE = 0.08  # a material must hold this share of the ring to get a part of the hole
+MAX_MATERIALS = 3
 _BLUR_SIGMA = 2.5  # px: texture finer than this does not split a surface into materials
 _SUPERPIXEL_PX = 300  # mean superpixel area (≈ 17 x 17 px)
 _LABEL_MAX_PX = 100_000
@@ -128,6 +129,7 @@ def split_hole(rgb: ImageArray, hole: MaskArray) -> HoleParts:
     order = np.argsort(-counts)
     total = float(counts.sum()) or 1.0
     major = tuple(int(ids[i]) for i in order if counts[i] / total >= MAJOR_SHARE and ids[i] != NO_MATERIAL)
+    major = major[:MAX_MATERIALS]  # each costs a full fill; smaller ones go to their nearest neighbour
     shares = tuple(float(counts[order[k]] / total) for k in range(len(major)))
     parts = np.full(hole.shape, NO_MATERIAL, dtype=np.int32)
     if len(major) <= 1:

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 from skimage import data
 
-from pixora_ui.engine import inpaint, segments
+from pixora_ui.engine import inpaint, periodic, segments
 from pixora_ui.engine.tools import get_registry
 
 
@@ -76,3 +76,41 @@ def test_the_tool_recommends_a_generative_provider_for_the_spoon_on_the_saucer()
     pixels = result.image[lower].astype(float)
     woody = (pixels[:, 1] / np.maximum(pixels[:, 0], 1) > 0.42) & (pixels[:, 0] > 60) & (pixels[:, 0] < 235)
     assert woody.mean() < 0.02
+
+
+def _brick_wall(h: int = 480, w: int = 640, course: int = 34, brick: int = 90, mortar: int = 5) -> np.ndarray:
+    """A running-bond wall: straight horizontal mortar every `course` px, joints offset by half a brick."""
+    rng = np.random.default_rng(0)
+    img = np.zeros((h, w, 3), np.float32)
+    img[:] = (205, 200, 190)
+    for row, y in enumerate(range(0, h, course)):
+        offset = (brick // 2) * (row % 2)
+        for x in range(-offset, w, brick):
+            img[y + mortar : y + course, max(0, x + mortar) : max(0, x + brick)] = rng.normal((150, 60, 45), 12)
+    img += rng.normal(0, 6, img.shape)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), 0.8), 0, 255).astype(np.uint8)
+
+
+def test_brick_courses_run_straight_through_a_150_px_hole() -> None:
+    # Before: PatchMatch's pieces drifted, courses broke and slanted inside the hole.
+    wall = _brick_wall()
+    mask = np.zeros(wall.shape[:2], np.uint8)
+    mask[170:320, 170:320] = 255
+    out = inpaint.erase(wall, mask)
+    inside = out[175:315, 175:315].astype(np.float32).mean(axis=2)
+    rows = inside.mean(axis=1)  # a mortar course is a bright row across the whole hole
+    truth = wall[175:315, 175:315].astype(np.float32).mean(axis=2).mean(axis=1)
+    assert np.corrcoef(rows, truth)[0, 1] > 0.95
+    # Every course continues across the whole width (before: one broke for a quarter of it).
+    mortar = inside[truth > 185] > 170
+    assert mortar.mean(axis=1).min() > 0.95
+    found = periodic.best_shift(wall, mask > 0)
+    assert found is not None and found[1] < periodic.PERIODIC_RATIO
+
+
+def test_stochastic_textures_and_photos_are_not_taken_for_patterns() -> None:
+    for image in (np.dstack([data.grass()] * 3), np.dstack([data.gravel()] * 3), data.coffee()):
+        hole = np.zeros(image.shape[:2], bool)
+        hole[100:250, 150:300] = True
+        found = periodic.best_shift(np.ascontiguousarray(image), hole)
+        assert found is None or found[1] > periodic.PERIODIC_RATIO
