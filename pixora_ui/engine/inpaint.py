@@ -286,14 +286,26 @@ def fill_piece(rgb: ImageArray, hole: MaskArray) -> tuple[ImageArray, int]:
         part = parts.hole == material
         # A material with less source than hole to fill would only repeat itself: let it borrow.
         exclude = ~own & ~hole if own.sum() >= part.sum() else None
-        filled = fill_hole(rgb, hole, target_hole_px=FULL_RES_HOLE_PX, exclude=exclude)
-        w = cv2.GaussianBlur(part.astype(np.float32), (0, 0), _SEAM_SIGMA)
-        total += filled.astype(np.float32) * w[:, :, None]
-        weight += w
+        # Only around this material's part: the fill's cost grows with the hole it is given.
+        box = _around(part, hole.shape)
+        filled = fill_hole(
+            rgb[box], hole[box], target_hole_px=FULL_RES_HOLE_PX, exclude=None if exclude is None else exclude[box]
+        )
+        w = cv2.GaussianBlur(part.astype(np.float32), (0, 0), _SEAM_SIGMA)[box]
+        total[box] += filled.astype(np.float32) * w[:, :, None]
+        weight[box] += w
     out = rgb.copy()
     blended = total[hole] / np.maximum(weight[hole], 1e-6)[:, None]
     out[hole] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
     return out, len(parts.major)
+
+
+def _around(part: MaskArray, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """The part's box grown by its own size (at least 24 px): the sources PatchMatch needs, clipped."""
+    ys, xs = np.nonzero(part)
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    my, mx = max(24, y1 - y0), max(24, x1 - x0)
+    return slice(max(0, y0 - my), min(shape[0], y1 + my)), slice(max(0, x0 - mx), min(shape[1], x1 + mx))
 
 
 def erase(

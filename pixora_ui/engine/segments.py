@@ -28,7 +28,7 @@ LabelArray = npt.NDArray[np.int32]
 
 MERGE_DISTANCE = 12.0  # Lab distance under which neighbouring superpixels are one material
 MAJOR_SHARE = 0.08  # a material must hold this share of the ring to get a part of the hole
-MAX_MATERIALS = 3
+MAX_MATERIALS = 5
 _BLUR_SIGMA = 2.5  # px: texture finer than this does not split a surface into materials
 _SUPERPIXEL_PX = 300  # mean superpixel area (≈ 17 x 17 px)
 _LABEL_MAX_PX = 100_000
