@@ -9,7 +9,7 @@ Every input is generated here or ships with scikit-image, and every case has a k
 - denoise: `astronaut` with Gaussian noise (sigma 15), PSNR against the clean photo, beside
   OpenCV's non-local means;
 - retouch: fine skin texture (after / before) and mean skin saturation change on the astronaut;
-- erase: an object pasted on a texture (grass, brick) and a hole across a glaze/wood boundary, the
+- erase: an object pasted on a texture (grass, brick, a brick wall) and a hole across a glaze/wood boundary, the
   error in the hole against the true background (blurred by 3 px: texture in the wrong phase is not
   an error a viewer sees) and its texture energy, beside OpenCV Telea / Navier-Stokes;
 - expand: a texture with its right fifth cut off and expanded back, the same metrics in the margin.
@@ -310,13 +310,28 @@ def _glaze_and_wood(h: int, w: int) -> ImageArray:
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
+def brick_wall(h: int = 480, w: int = 640, course: int = 34, brick: int = 90, mortar: int = 5) -> ImageArray:
+    """A running-bond wall: straight horizontal mortar every `course` px, joints offset by half a brick."""
+    rng = np.random.default_rng(0)
+    img = np.zeros((h, w, 3), np.float32)
+    img[:] = (205, 200, 190)
+    for row, y in enumerate(range(0, h, course)):
+        offset = (brick // 2) * (row % 2)
+        for x in range(-offset, w, brick):
+            img[y + mortar : y + course, max(0, x + mortar) : max(0, x + brick)] = rng.normal((150, 60, 45), 12)
+    img += rng.normal(0, 6, img.shape)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), 0.8), 0, 255).astype(np.uint8)
+
+
 def _erase_cases(tiny: bool) -> dict[str, tuple[ImageArray, npt.NDArray[np.bool_]]]:
     """Known backgrounds and the hole an object pasted on them leaves (30 % of the side: ~150 px at 512)."""
     side = 192 if tiny else 512
     size = side * 3 // 10
     cases: dict[str, tuple[ImageArray, npt.NDArray[np.bool_]]] = {}
-    for name in ("grass", "brick"):
-        background = np.ascontiguousarray(_rgb(name)[:side, :side])
+    backgrounds = {name: _rgb(name) for name in ("grass", "brick")}
+    backgrounds["brick wall"] = brick_wall(side, side)
+    for name, image in backgrounds.items():
+        background = np.ascontiguousarray(image[:side, :side])
         hole = np.zeros((side, side), bool)
         top = (side - size) // 2
         hole[top : top + size, top : top + size] = True
@@ -350,9 +365,9 @@ def bench_erase(bench: Bench) -> None:
             out, seconds = _timed(run)
             metrics = (blurred_error(out, truth, hole), gradient_energy(out, hole) / truth_energy)
             bench.add("erase", case, method, metrics, seconds)
-            if case.startswith("hole across") or case.endswith("brick"):
+            if case.startswith("hole across") or case.endswith("wall"):
                 bench.picture("erase", f"{case}: {method}", _zoom(out, hole))
-        if case.startswith("hole across") or case.endswith("brick"):
+        if case.startswith("hole across") or case.endswith("wall"):
             bench.picture("erase", f"{case}: input", _zoom(photo, hole))
 
 

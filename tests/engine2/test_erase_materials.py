@@ -7,6 +7,7 @@ import numpy as np
 from skimage import data
 
 from pixora_ui.engine import inpaint, periodic, segments
+from pixora_ui.engine.bench_quality import brick_wall
 from pixora_ui.engine.tools import get_registry
 
 
@@ -78,22 +79,9 @@ def test_the_tool_recommends_a_generative_provider_for_the_spoon_on_the_saucer()
     assert woody.mean() < 0.02
 
 
-def _brick_wall(h: int = 480, w: int = 640, course: int = 34, brick: int = 90, mortar: int = 5) -> np.ndarray:
-    """A running-bond wall: straight horizontal mortar every `course` px, joints offset by half a brick."""
-    rng = np.random.default_rng(0)
-    img = np.zeros((h, w, 3), np.float32)
-    img[:] = (205, 200, 190)
-    for row, y in enumerate(range(0, h, course)):
-        offset = (brick // 2) * (row % 2)
-        for x in range(-offset, w, brick):
-            img[y + mortar : y + course, max(0, x + mortar) : max(0, x + brick)] = rng.normal((150, 60, 45), 12)
-    img += rng.normal(0, 6, img.shape)
-    return np.clip(cv2.GaussianBlur(img, (0, 0), 0.8), 0, 255).astype(np.uint8)
-
-
 def test_brick_courses_run_straight_through_a_150_px_hole() -> None:
     # Before: PatchMatch's pieces drifted, courses broke and slanted inside the hole.
-    wall = _brick_wall()
+    wall = brick_wall()
     mask = np.zeros(wall.shape[:2], np.uint8)
     mask[170:320, 170:320] = 255
     out = inpaint.erase(wall, mask)

@@ -15,7 +15,7 @@ METHODS = {
     "upscale": ["lanczos", "fast", "quality"],
     "denoise": ["noisy input", "opencv NLM", "pixora"],
     "retouch": ["pixora 50", "pixora 100"],
-    "erase": ["opencv telea", "opencv ns", "pixora"] * 3,
+    "erase": ["opencv telea", "opencv ns", "pixora"] * 4,
     "expand": ["opencv telea", "mirror + blur", "pixora"] * 2,
 }
 
