@@ -11,10 +11,12 @@ so. It does not invent objects: that is what a generative provider is for (INPAI
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
+from pixora_ui.engine import learned_inpaint
 from pixora_ui.engine.inpaint import MaskArray, fill_hole
 from pixora_ui.engine.registry import (
     Cancelled,
@@ -157,6 +159,7 @@ def expand(
     subject: MaskArray | None = None,
     progress: Progress = no_progress,
     cancelled: Cancelled = never_cancelled,
+    models_dir: Path | None = None,
 ) -> Expanded:
     """A larger canvas whose new margins continue the photo's background (RGB or RGBA).
 
@@ -164,6 +167,8 @@ def expand(
     photo-sized mask of the main subject), blur (mirrored, blurred extension) or colour (a plain
     colour, by default the photo's edge colour). A side the subject touches gets the mirrored, blurred
     extension in content-aware mode too: any exemplar fill there would continue the subject.
+    An inpainting model the operator installed fills the sides whose band holds no subject (it cannot be
+    told to avoid one); the classical fill is the fallback.
     """
     if mode not in FILL_MODES[:3]:
         raise ExpandError(f"Unknown fill {mode!r}: choose content-aware, blur or colour.")
@@ -191,6 +196,9 @@ def expand(
         exclude[t : t + height, l_ : l_ + width] = subject
     ch, cw = canvas.shape[:2]
     regions = _side_regions(ch, cw, margins)
+    models = models_dir if models_dir is not None else learned_inpaint.default_models_dir()
+    use_model = learned_inpaint.available(models)
+    used_model = False
     for index, name in enumerate(margins):
         check_cancelled(cancelled)
         progress(index / len(margins), f"Filling the {name} margin")
@@ -204,7 +212,14 @@ def expand(
                 mirrored = mirrored_blur(np.ascontiguousarray(image[:, :, :3]), t, r, b, l_)
             rgb[ys, xs][hole] = mirrored[ys, xs][hole]
         else:
-            rgb[ys, xs] = fill_hole(rgb[ys, xs], hole, target_hole_px=_TARGET_HOLE_PX, exclude=exclude[ys, xs])
+            learned = None
+            if use_model and not exclude[ys, xs].any():
+                learned = learned_inpaint.fill(np.ascontiguousarray(rgb[ys, xs]), hole, models)
+            if learned is not None:
+                used_model = True
+                rgb[ys, xs] = learned
+            else:
+                rgb[ys, xs] = fill_hole(rgb[ys, xs], hole, target_hole_px=_TARGET_HOLE_PX, exclude=exclude[ys, xs])
         known[ys, xs] = True
     canvas[:, :, :3] = rgb
     progress(1.0, "Expanded")
@@ -216,6 +231,8 @@ def expand(
             "extension: continuing the background there would copy the subject. A generative provider can "
             "draw it instead."
         )
+    elif used_model:
+        note = "The new area was drawn by the inpainting model from the photo's edges."
     elif subject is not None:
         note = "The new area continues the background only (the subject is never copied); it invents nothing new."
     else:

@@ -11,6 +11,12 @@ around it (the piece's box plus a 50% margin):
   where each filled pixel came from, and that place's high-frequency layer is added at full
   resolution. Without it a large fill would be a soft blur of the right colours.
 
+Holes wider than a stroke are first split by what surrounds them (`segments.py`): when the ring
+around the hole holds several materials (saucer, table, porcelain), each hole pixel is filled only
+from the material it continues (a straight boundary between two materials is continued straight
+across), so the table's grain never lands on the saucer. A hole that crosses several materials is
+where a classical fill is weakest: the result's note then recommends a generative provider.
+
 `fill_hole` is the shared engine that `expand.py` uses for new canvas margins as well.
 """
 
@@ -18,11 +24,14 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from pixora_ui.engine import learned_inpaint, periodic, segments
 from pixora_ui.engine.registry import (
     Cancelled,
     ImageArray,
@@ -43,6 +52,7 @@ _PATCH = 3  # pypatchmatch patch radius at full resolution; 3 was best on the te
 _PATCH_LOW = 5  # at low resolution larger patches keep structure (brick courses) at the same cost
 _EDGE_GROW = 2  # px: brush edges are soft, the object's rim must go too
 _PM_LOCK = threading.Lock()  # the native library keeps a global seed
+_SEAM_SIGMA = 1.5  # px: the parts filled from different materials are blended over this
 
 
 class EraseError(ToolError):
@@ -240,6 +250,64 @@ def _restore_contrast(filled: ImageArray, hole: MaskArray) -> ImageArray:
     return np.clip(np.rint(f), 0, 255).astype(np.uint8)
 
 
+@dataclass(frozen=True, slots=True)
+class Erased:
+    image: ImageArray
+    note: str
+    materials: int  # the most materials one painted piece crossed
+
+
+PLAIN_NOTE = "Filled from the surroundings."
+MODEL_NOTE = "Filled by the inpainting model from the surroundings."
+SEVERAL_MATERIALS_NOTE = (
+    "The area crossed several different surfaces; each part was continued from its own side. To redraw what "
+    "was hidden behind it (an edge, a shadow, an object), a generative provider does better."
+)
+
+
+def fill_piece(rgb: ImageArray, hole: MaskArray) -> tuple[ImageArray, int]:
+    """Fill one hole wider than a stroke, each material's part from that material only.
+
+    Returns the filled crop and how many materials the hole crosses. A regular pattern (bricks, tiles)
+    is continued by its own period instead, so its rows run straight through the hole.
+    """
+    parts = segments.split_hole(rgb, hole)
+    regular = periodic.fill_regular(rgb, hole)
+    if regular is not None:
+        out, rest = regular
+        filled = fill_hole(out, rest, target_hole_px=FULL_RES_HOLE_PX) if rest.any() else out
+        return filled, max(1, len(parts.major))
+    if len(parts.major) <= 1:
+        return fill_hole(rgb, hole, target_hole_px=FULL_RES_HOLE_PX), 1
+    total = np.zeros(rgb.shape, dtype=np.float32)
+    weight = np.zeros(hole.shape, dtype=np.float32)
+    for material in parts.major:
+        own = parts.known == material
+        part = parts.hole == material
+        # A material with less source than hole to fill would only repeat itself: let it borrow.
+        exclude = ~own & ~hole if own.sum() >= part.sum() else None
+        # Only around this material's part: the fill's cost grows with the hole it is given.
+        box = _around(part, hole.shape)
+        filled = fill_hole(
+            rgb[box], hole[box], target_hole_px=FULL_RES_HOLE_PX, exclude=None if exclude is None else exclude[box]
+        )
+        w = cv2.GaussianBlur(part.astype(np.float32), (0, 0), _SEAM_SIGMA)[box]
+        total[box] += filled.astype(np.float32) * w[:, :, None]
+        weight[box] += w
+    out = rgb.copy()
+    blended = total[hole] / np.maximum(weight[hole], 1e-6)[:, None]
+    out[hole] = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
+    return out, len(parts.major)
+
+
+def _around(part: MaskArray, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    """The part's box grown by its own size (at least 24 px): the sources PatchMatch needs, clipped."""
+    ys, xs = np.nonzero(part)
+    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    my, mx = max(24, y1 - y0), max(24, x1 - x0)
+    return slice(max(0, y0 - my), min(shape[0], y1 + my)), slice(max(0, x0 - mx), min(shape[1], x1 + mx))
+
+
 def erase(
     image: ImageArray,
     mask: npt.NDArray[np.generic],
@@ -248,6 +316,22 @@ def erase(
     cancelled: Cancelled = never_cancelled,
 ) -> ImageArray:
     """Remove the white area of `mask` from an RGB/RGBA image; alpha is kept as it is."""
+    return erase_with_note(image, mask, progress=progress, cancelled=cancelled).image
+
+
+def erase_with_note(
+    image: ImageArray,
+    mask: npt.NDArray[np.generic],
+    *,
+    progress: Progress = no_progress,
+    cancelled: Cancelled = never_cancelled,
+    models_dir: Path | None = None,
+) -> Erased:
+    """`erase`, with the note for the user (a generative provider is recommended across materials).
+
+    When the operator installed an inpainting model (LaMa or MI-GAN) it fills every piece wider than a
+    stroke; if it fails, the classical fill does.
+    """
     if image.ndim != 3 or image.shape[2] not in (3, 4):
         raise EraseError("Magic erase needs an RGB or RGBA image.")
     height, width = image.shape[:2]
@@ -263,6 +347,10 @@ def erase(
     pieces = sorted(range(1, count), key=lambda i: -int(stats[i, cv2.CC_STAT_AREA]))
     total = float(sum(int(stats[i, cv2.CC_STAT_AREA]) for i in pieces)) or 1.0
     done = 0.0
+    materials = 1
+    models = models_dir if models_dir is not None else learned_inpaint.default_models_dir()
+    use_model = learned_inpaint.available(models)
+    used_model = False
     for index in pieces:
         check_cancelled(cancelled)
         progress(done / total, f"Erasing: piece {pieces.index(index) + 1} of {len(pieces)}")
@@ -273,12 +361,21 @@ def erase(
         piece = labels[y0:y1, x0:x1] == index
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         radius = float(cv2.distanceTransform(piece.astype(np.uint8), cv2.DIST_L2, 3).max())
-        if radius <= THIN_STROKE_RADIUS:
+        learned = None
+        if use_model and radius > THIN_STROKE_RADIUS:
+            # The whole photo: the model's window may reach beyond this crop for context.
+            learned = learned_inpaint.fill(rgb, labels == index, models)
+        if learned is not None:
+            used_model = True
+            filled = learned[y0:y1, x0:x1]
+        elif radius <= THIN_STROKE_RADIUS:
             filled = np.asarray(cv2.inpaint(crop, piece.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA), dtype=np.uint8)
         else:
-            filled = fill_hole(crop, piece, target_hole_px=FULL_RES_HOLE_PX)
+            filled, crossed = fill_piece(crop, piece)
+            materials = max(materials, crossed)
         rgb[y0:y1, x0:x1] = filled
         done += area
     out[:, :, :3] = rgb
     progress(1.0, "Erased")
-    return out
+    note = SEVERAL_MATERIALS_NOTE if materials > 1 else MODEL_NOTE if used_model else PLAIN_NOTE
+    return Erased(out, note, materials)

@@ -364,3 +364,32 @@ def install_models(
     else:
         progress(f"All models are installed in {models_dir}.")
     return written
+
+
+# --- a model the operator brings ------------------------------------------------------------------------
+
+
+def install_inpaint_file(models_dir: Path, source: Path, *, progress: ProgressLine = print) -> str:
+    """Check an inpainting ONNX file (LaMa or MI-GAN), copy it in and record its SHA-256; returns the hash.
+
+    Nothing is downloaded: the operator fetched the file (docs/engine.md says from where). The copy and
+    its record are written atomically, the record last, so a half-installed model is never used.
+    """
+    from pixora_ui.engine import learned_inpaint
+
+    if not source.is_file():
+        raise InstallError(f"There is no file {source}.")
+    try:
+        spec = learned_inpaint.inspect_graph(source)
+    except learned_inpaint.GraphError as exc:
+        raise InstallError(str(exc)) from exc
+    progress(f"{source.name}: a {spec.kind} inpainting graph at {spec.size}x{spec.size}")
+    dest = models_dir / learned_inpaint.MODEL_FILENAME
+    record = learned_inpaint.record_path(models_dir)
+    record.unlink(missing_ok=True)  # the old record must not vouch for a half-copied file
+    with source.open("rb") as handle:
+        digest = write_atomically(dest, _read_blocks(handle), sha256=None, size=None, label=dest.name)
+    entry = {"sha256": digest, "kind": spec.kind, "size": spec.size, "source": source.name}
+    write_atomically(record, [json.dumps(entry, indent=2).encode() + b"\n"], sha256=None, size=None, label=record.name)
+    progress(f"Installed {dest.name} (sha256 {digest}) into {models_dir}.")
+    return digest

@@ -83,13 +83,8 @@ def _run_erase(image: ImageArray, params: dict[str, Any], progress: Progress, ca
     mask = params.get("mask")
     if not isinstance(mask, np.ndarray):
         raise ParamError("Paint over what you want to remove first: the mask is missing.")
-    out = inpaint.erase(image, mask, progress=progress, cancelled=cancelled)
-    return ToolResult(
-        image=out,
-        format_hint=_format(image),
-        summary="Erased the painted area",
-        note="Filled from the surroundings. Where the area crosses several objects, a generative provider does better.",
-    )
+    out = inpaint.erase_with_note(image, mask, progress=progress, cancelled=cancelled)
+    return ToolResult(image=out.image, format_hint=_format(image), summary="Erased the painted area", note=out.note)
 
 
 def _subject_mask(image: ImageArray) -> npt.NDArray[np.bool_] | None:
