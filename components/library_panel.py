@@ -16,7 +16,7 @@ from pixora_ui.services import studio
 
 LIBRARY_PAGE = 30  # photos per "Show more": one update stays far below 256 KB
 
-PhotoAction = Callable[[str], Awaitable[None]]
+PhotoAction = Callable[[str], Awaitable[object]]
 
 
 class LibraryPanel:

@@ -45,13 +45,23 @@ BOX_TOOLS = frozenset({"crop", "expand"})
 
 @ui.page("/studio", response_timeout=10)
 async def studio_page(request: Request, photo: str | None = None) -> RedirectResponse | None:
+    return await _studio(request, photo, None)
+
+
+@ui.page("/studio/{photo_id}", response_timeout=10)
+async def studio_photo_page(request: Request, photo_id: str, v: str | None = None) -> RedirectResponse | None:
+    """One photo (and with `?v=` one of its versions) by address: a reload shows the same one."""
+    return await _studio(request, photo_id, v)
+
+
+async def _studio(request: Request, photo: str | None, version: str | None) -> RedirectResponse | None:
     user = await signed_in(request)
     if isinstance(user, RedirectResponse):
         return user
     page = StudioPage(user)
     page.build()
     await ui.context.client.connected()
-    await page.load(photo)
+    await page.load(photo, version)
     return None
 
 
@@ -68,6 +78,7 @@ class StudioPage:
         self.crop_token = 0
         self.create_dialog: CreateDialog | None = None
         self.sheets = Sheets()
+        self.address = ""  # the path the browser shows, once the page changed it
 
     # ------------------------------------------------------------------ layout
 
@@ -166,7 +177,7 @@ class StudioPage:
 
     # ------------------------------------------------------------------ loading
 
-    async def load(self, photo: str | None) -> None:
+    async def load(self, photo: str | None, version: str | None = None) -> None:
         # Built after the browser connected: the response does not wait for them (page builders have 3 s).
         with self.canvas_box:
             self._canvas_overlays()
@@ -182,14 +193,17 @@ class StudioPage:
         )
         self.ready = True
         await self.library.reload()
-        wanted = photo if photo and self.library.get(photo) is not None else None
-        if wanted is None and self.library.photos:
-            wanted = self.library.photos[0].id
-        if wanted:
-            await self.open_photo(wanted)
+        if photo:
+            if not await self.open_photo(photo, version, quiet=True):
+                # Not this account's photo (or deleted): say so calmly and offer the library.
+                self.empty_title.set_text("That photo was not found. Pick one from your library.")
+                self._show_address()
+                self.sheets.toggle("left", True)
+        elif self.library.photos:
+            await self.open_photo(self.library.photos[0].id)
         else:
             self.empty_title.set_text("Start with a photo")
-            self.sheets.toggle("left", True) if not self.library.photos else None
+            self.sheets.toggle("left", True)
 
     async def _uploaded(self, card: studio.PhotoCard) -> None:
         self.library.add(card)
@@ -199,14 +213,16 @@ class StudioPage:
         self.sheets.toggle("left", True)
         self.library.upload.pick()
 
-    async def open_photo(self, root_id: str, version_id: str | None = None) -> None:
+    async def open_photo(self, root_id: str, version_id: str | None = None, *, quiet: bool = False) -> bool:
+        """Show a photo (its newest version unless `version_id`); False when it is not the user's."""
         if root_id == self.root_id and version_id is None and self.history.versions:
             self.sheets.close()  # already on screen: nothing to load
-            return
+            return True
         versions = await studio.versions_of(self.user.id, root_id)
         if not versions:
-            ui.notify("That photo is no longer available", type="warning")
-            return
+            if not quiet:
+                ui.notify("That photo is no longer available", type="warning")
+            return False
         if root_id != self.root_id:
             self.history = History()
             self.erase.painter.clear()
@@ -216,9 +232,11 @@ class StudioPage:
         self.library.mark_open(root_id)
         self.sheets.close()
         self._show_current()
+        return True
 
     def _show_current(self) -> None:
         version = self.history.current
+        self._show_address()
         if version is None:
             self.canvas.clear_image()
             self.toolbar.title.set_text("")
@@ -241,6 +259,14 @@ class StudioPage:
         self.strip.refresh_buttons()
         self._refresh_enabled()
         self.tools.version_changed()
+
+    def _show_address(self) -> None:
+        """The browser's address follows the photo and version on screen (no new history entry)."""
+        current = self.history.current
+        address = f"/studio/{self.root_id}?v={current.id}" if self.root_id and current else "/studio"
+        if address != self.address:
+            self.address = address
+            ui.navigate.history.replace(address)
 
     def _refresh_enabled(self) -> None:
         has = self.history.current is not None

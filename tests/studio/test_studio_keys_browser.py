@@ -95,3 +95,27 @@ def test_ctrl_z_undoes_versions_never_the_prompt_text(server: str, tmp_path: Pat
         expect(prompt).not_to_have_value("make it warmer")
         page.wait_for_timeout(500)  # a version change would arrive by now (a round trip on a quiet page)
         assert _path(after.get_attribute("src")) == flipped
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_address_follows_the_photo_and_a_reload_keeps_it(server: str, tmp_path: Path, width: int) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    with studio_page(server, tmp_path, width=width, height=900 if width > 1000 else 844) as page:
+        after = page.locator(tid("canvas-after"))
+        expect(page).to_have_url(re.compile(r"/studio/[0-9a-f]+\?v=[0-9a-f]+$"))
+        photo, original = re.findall(r"/studio/([0-9a-f]+)\?v=([0-9a-f]+)$", page.url)[0]
+        if width < 1024:
+            page.click(tid("nav-tools"))
+        page.locator(f"{tid('tool-flip')} .q-item").first.click()
+        page.click(tid("apply-flip"))
+        expect(page.locator(tid("version-1"))).to_be_attached(timeout=60_000)
+        expect(page).not_to_have_url(re.compile(f"v={original}$"))
+        flipped = _path(after.get_attribute("src"))
+        assert page.url.endswith(f"/studio/{photo}?v={flipped.rsplit('/', 1)[1]}")
+        page.click(tid("undo"))
+        expect(page).to_have_url(re.compile(f"/studio/{photo}\\?v={original}$"))
+        page.reload()  # the same photo and version as before the reload
+        expect(page.locator(tid("version-1"))).to_be_attached()
+        expect(after).to_have_attribute("src", re.compile(f"/media/{original}\\?"))
+        page.screenshot(path=str(ARTIFACTS / "keys" / f"address-{width}.png"))
