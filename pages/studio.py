@@ -35,7 +35,7 @@ from components.upgrade_dialog import open_upgrade_dialog
 from pages.guard import signed_in, still_signed_in, viewer_of
 from pixora_ui.auth.current import CurrentUser
 from pixora_ui.billing.service import payments_enabled
-from pixora_ui.services import create, studio
+from pixora_ui.services import create, studio, user_events
 from pixora_ui.services.plans import Usage
 from pixora_ui.services.usage import LIMIT_MESSAGE
 
@@ -113,6 +113,7 @@ class StudioPage:
             )
         self.undo_bar = UndoBar(self.client.layout)
         self.client.on_delete(studio.watch_jobs(self.user.id, self._job_changed))
+        self.client.on_delete(user_events.subscribe(self.user.id, self._account_changed))
         self._refresh_enabled()
 
     def _left(self) -> None:
@@ -475,11 +476,20 @@ class StudioPage:
             await self.edits.cancel()
 
     async def _job_changed(self, state: studio.JobState) -> None:
-        if not self.ready or not self.edits.is_mine(state.id) or self.canvas.is_deleted:
+        if not self.ready or self.canvas.is_deleted:
             return
         # Called by the job runner, outside any page context: enter this page's.
         with self.client.layout:
-            await self.edits.changed(state)
+            if self.edits.is_mine(state.id):
+                await self.edits.changed(state)
+            elif state.finished:  # another tab's or the API's job: its credit may have been refunded
+                await self._refresh_usage()
+
+    async def _account_changed(self, _user_id: int) -> None:
+        """The plan or the usage changed elsewhere (billing, an operator, another tab): show it."""
+        if self.ready and not self.canvas.is_deleted:
+            with self.client.layout:
+                await self._refresh_usage()
 
     async def _job_finished(self, state: studio.JobState, created: bool) -> None:
         if state.status != "succeeded" or not state.result_asset_id:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from db.models import User, UserSession, utcnow
+from pixora_ui.services import user_events
 from pixora_ui.services.plans import Usage
 from pixora_ui.settings import get_settings
 
@@ -176,6 +177,7 @@ def _drop_token(token: str) -> None:
 
 def _forget_now_and_after_commit(session: AsyncSession, user_id: int) -> None:
     forget_user_usage(user_id)
+    user_events.changed(session, user_id)  # open pages show the new count once it is committed
     sa_event.listen(session.sync_session, "after_commit", lambda _s: forget_user_usage(user_id), once=True)
 
 
