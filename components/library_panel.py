@@ -74,6 +74,17 @@ class LibraryPanel:
     def remove(self, photo_id: str) -> None:
         self.show([p for p in self.photos if p.id != photo_id])
 
+    def version_added(self, version: studio.VersionCard) -> None:
+        """An edit of a listed photo: its row shows the new version and one edit more (no re-listing)."""
+        self.show(
+            [
+                dataclasses.replace(p, versions=p.versions + 1, preview_url=version.preview_url)
+                if p.id == version.root_id
+                else p
+                for p in self.photos
+            ]
+        )
+
     def get(self, photo_id: str) -> studio.PhotoCard | None:
         return next((p for p in self.photos if p.id == photo_id), None)
 

@@ -492,16 +492,29 @@ class StudioPage:
                 await self._refresh_usage()
 
     async def _job_finished(self, state: studio.JobState, created: bool) -> None:
-        if state.status != "succeeded" or not state.result_asset_id:
+        """A finished job's event carries the new version: add it where it belongs, no re-listing."""
+        new = state.result
+        if state.status != "succeeded" or new is None:
             return
         if created:  # a text-to-image result is a new photo
-            await self.library.reload()
-            await self.open_photo(state.result_asset_id)
-        elif self.root_id:
+            self.library.add(
+                studio.PhotoCard(
+                    id=new.id,
+                    name=new.name,
+                    created_at=new.created_at,
+                    width=new.width,
+                    height=new.height,
+                    preview_url=new.preview_url,
+                )
+            )
+            await self.open_photo(new.id)
+            return
+        self.library.version_added(new)
+        if new.root_id == self.root_id:
             self.erase.painter.clear()
-            self.history.added(state.result_asset_id)
-            await self.open_photo(self.root_id, state.result_asset_id)
-            await self.library.reload()
+            self.history.add(new)
+            self.strip.render()
+            self._show_current()
 
     async def _refresh_usage(self) -> None:
         self.usage = await studio.usage_of(self.user.id)

@@ -7,14 +7,23 @@ processes (worker pipes, Redis pub/sub) as JSON-safe data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import CREDIT_REFUNDED, JOB_FINAL_STATES, JOB_QUEUED, JOB_RUNNING, Asset, Job, as_utc
+from db.models import (
+    CREDIT_REFUNDED,
+    JOB_FINAL_STATES,
+    JOB_QUEUED,
+    JOB_RUNNING,
+    JOB_SUCCEEDED,
+    Asset,
+    Job,
+    as_utc,
+)
 from pixora_ui.engine.registry import Tool, ToolRegistry
 
 _DATETIME_FIELDS = ("created_at", "started_at", "finished_at")
@@ -49,6 +58,8 @@ class JobView:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     params: dict[str, Any] | None = None
+    # On success: the new version's plain fields (`result_fields`), so a page adds it without a query.
+    result: dict[str, Any] | None = None
 
     @property
     def done(self) -> bool:
@@ -57,6 +68,25 @@ class JobView:
     @property
     def credit_refunded(self) -> bool:
         return self.credit_state == CREDIT_REFUNDED
+
+
+def result_fields(asset: Any) -> dict[str, Any]:
+    """What a page needs of a job's result (an `assets.AssetView` or an `Asset` row), JSON-safe for the bus."""
+    root_id = asset.root_id or asset.id
+    created = as_utc(asset.created_at)
+    assert created is not None
+    return {
+        "id": asset.id,
+        "root_id": root_id,
+        "parent_id": None if root_id == asset.id else asset.parent_id,
+        "name": asset.name,
+        "tool": asset.tool,
+        "created_at": created.isoformat(),
+        "width": asset.width,
+        "height": asset.height,
+        "mime": asset.mime,
+        "public": bool(asset.public),
+    }
 
 
 def registry() -> ToolRegistry:
@@ -143,7 +173,12 @@ async def _input_megapixels(session: AsyncSession, asset_id: str | None) -> floa
 
 async def view_of(session: AsyncSession, job: Job) -> JobView:
     position = await queue_position(session, job_id=job.id) if job.status == JOB_QUEUED else None
-    return to_view(job, queue_position=position, megapixels=await _input_megapixels(session, job.input_asset_id))
+    view = to_view(job, queue_position=position, megapixels=await _input_megapixels(session, job.input_asset_id))
+    if view.status == JOB_SUCCEEDED and job.result_asset_id:
+        result = await session.get(Asset, job.result_asset_id)
+        if result is not None:
+            view = replace(view, result=result_fields(result))
+    return view
 
 
 def to_wire(view: JobView) -> dict[str, Any]:

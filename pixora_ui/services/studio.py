@@ -115,6 +115,7 @@ class JobState:
     credit_state: str = "none"
     result_asset_id: str | None = None
     note: str = ""
+    result: VersionCard | None = None  # on success: the new version, for the page to add as it is
 
     @property
     def finished(self) -> bool:
@@ -511,6 +512,28 @@ def job_state(view: Any) -> JobState:
         error=view.error or "",
         credit_state=view.credit_state,
         result_asset_id=view.result_asset_id,
+        result=_result_card(getattr(view, "result", None)),
+    )
+
+
+def _result_card(fields: dict[str, Any] | None) -> VersionCard | None:
+    """The new version a finished job's event carries (`job_views.result_fields`), with media URLs."""
+    if not fields:
+        return None
+    return VersionCard(
+        id=fields["id"],
+        root_id=fields["root_id"],
+        parent_id=fields["parent_id"],
+        name=fields["name"],
+        tool=fields["tool"],
+        label=tool_label(fields["tool"]),
+        created_at=datetime.fromisoformat(fields["created_at"]),
+        width=int(fields["width"]),
+        height=int(fields["height"]),
+        mime=fields["mime"],
+        preview_url=_preview(fields["id"]),
+        full_url=_full(fields["id"]),
+        public=bool(fields["public"]),
     )
 
 
