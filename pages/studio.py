@@ -17,7 +17,6 @@ from nicegui import background_tasks, ui
 
 from components import canvas_placeholder, shortcuts, theme
 from components.compare_view import CompareView
-from components.create_dialog import CreateDialog
 from components.download_dialog import DownloadDialog
 from components.edit_jobs import EditJobs
 from components.erase_panel import ErasePanel
@@ -31,13 +30,10 @@ from components.submit_guard import Request as EditRequest
 from components.tool_palette import ToolPalette
 from components.tools_panel import ToolsPanel
 from components.undo_bar import UndoBar
-from components.upgrade_dialog import open_upgrade_dialog
+from components.usage_gate import UsageGate
 from pages.guard import signed_in, still_signed_in, viewer_of
 from pixora_ui.auth.current import CurrentUser
-from pixora_ui.billing.service import payments_enabled
-from pixora_ui.services import create, studio, user_events
-from pixora_ui.services.plans import Usage
-from pixora_ui.services.usage import LIMIT_MESSAGE
+from pixora_ui.services import create, studio
 
 ERASE_TOOL = "erase"
 BOX_TOOLS = frozenset({"crop", "expand"})
@@ -70,13 +66,11 @@ class StudioPage:
 
     def __init__(self, user: CurrentUser) -> None:
         self.user = user
-        self.usage: Usage = user.usage
         self.root_id: str | None = None
         self.history = History()
         self.palette: ToolPalette | None = None
         self.ready = False  # set once the parts built after connecting exist
         self.crop_token = 0
-        self.create_dialog: CreateDialog | None = None
         self.sheets = Sheets()
         self.address = ""  # the path the browser shows, once the page changed it
 
@@ -113,12 +107,11 @@ class StudioPage:
             )
         self.undo_bar = UndoBar(self.client.layout)
         self.client.on_delete(studio.watch_jobs(self.user.id, self._job_changed))
-        self.client.on_delete(user_events.subscribe(self.user.id, self._account_changed))
+        self.usage = UsageGate(self.user, show=self.tools.show_usage)
         self._refresh_enabled()
 
     def _left(self) -> None:
         with self.sheets.add("left", "Your photos", mark="library-panel"):
-            creator = create.generate_provider()
             self.library = LibraryPanel(
                 user_id=self.user.id,
                 still_signed_in=lambda: still_signed_in(self.user.id),
@@ -126,7 +119,7 @@ class StudioPage:
                 on_delete=self.delete_photo,
                 on_renamed=self._renamed,
                 on_uploaded=self._uploaded,
-                on_create=(lambda: self._open_create(creator[1])) if creator is not None else None,
+                on_create=self.create_pictures,
             )
 
     def _center(self) -> None:
@@ -162,8 +155,8 @@ class StudioPage:
         self.edits = EditJobs(
             user_id=self.user.id,
             panel=self.jobs,
-            on_usage=self._refresh_usage,
-            on_limit=self._open_upgrade,
+            on_usage=self.usage.refresh,
+            on_limit=self.usage.open_upgrade,
             on_started=self.sheets.close,
             on_finished=self._job_finished,
         )
@@ -383,24 +376,10 @@ class StudioPage:
         if token == self.crop_token and box is not None and not self.canvas.is_deleted:
             self.canvas.set_overlay(box)
 
-    def _needs_upgrade(self, costs_credit: bool) -> bool:
-        if costs_credit and self.usage.exhausted:
-            self._open_upgrade()
-            return True
-        return False
-
     async def apply_tool(self, tool: str, params: dict[str, Any], provider: str | None) -> None:
-        flight = self._claim(tool)
-        if flight is None:
-            return
-        try:
-            await self._apply_tool(tool, params, provider)
-        finally:
-            self.edits.guard.release(flight)
-
-    def _claim(self, tool: str) -> tuple[str, str] | None:
-        version = self.history.current
-        return self.edits.guard.claim(version.id if version else "", tool)
+        # Keyboard shortcuts bypass the browser's click lock: the page itself drops a second apply.
+        version = self.history.current_id or ""
+        await self.edits.one_at_a_time(version, tool, lambda: self._apply_tool(tool, params, provider))
 
     async def _apply_tool(self, tool: str, params: dict[str, Any], provider: str | None) -> None:
         if not await still_signed_in(self.user.id):
@@ -410,7 +389,7 @@ class StudioPage:
         if version is None or card is None:
             ui.notify("Open a photo first", type="warning")
             return
-        if self._needs_upgrade(card.costs_credit):
+        if self.usage.blocks(card.costs_credit):
             return
         self.jobs.pending(card.label)
         params = dict(params)
@@ -423,13 +402,8 @@ class StudioPage:
         await self.edits.submit(version.id, EditRequest(tool, params, provider), label=card.label)
 
     async def apply_prompt(self, text: str) -> None:
-        flight = self._claim(studio.PROMPT_TOOL)
-        if flight is None:
-            return
-        try:
-            await self._apply_prompt(text)
-        finally:
-            self.edits.guard.release(flight)
+        version = self.history.current_id or ""
+        await self.edits.one_at_a_time(version, studio.PROMPT_TOOL, lambda: self._apply_prompt(text))
 
     async def _apply_prompt(self, text: str) -> None:
         if not await still_signed_in(self.user.id):
@@ -442,22 +416,16 @@ class StudioPage:
         if version is None:
             ui.notify("Open a photo first", type="warning")
             return
-        if self._needs_upgrade(studio.costs_credit(studio.PROMPT_TOOL)):
+        if self.usage.blocks(studio.costs_credit(studio.PROMPT_TOOL)):
             return
         self.jobs.pending("Describe an edit")
         request = EditRequest(studio.PROMPT_TOOL, {"prompt": text}, None)
         await self.edits.submit(version.id, request, label=studio.tool_label(studio.PROMPT_TOOL))
 
-    def _open_create(self, provider_label: str) -> None:
-        if self.create_dialog is None:
-            with self.client.layout:
-                self.create_dialog = CreateDialog(on_create=self.create_pictures, provider_label=provider_label)
-        self.create_dialog.open()
-
     async def create_pictures(self, prompt: str, aspect: str, count: int) -> None:
         if not await still_signed_in(self.user.id):
             return
-        if not self._needs_upgrade(True):
+        if not self.usage.blocks(True):
             await self.edits.create(prompt, aspect, count)
 
     async def retry(self) -> None:
@@ -483,13 +451,7 @@ class StudioPage:
             if self.edits.is_mine(state.id):
                 await self.edits.changed(state)
             elif state.finished:  # another tab's or the API's job: its credit may have been refunded
-                await self._refresh_usage()
-
-    async def _account_changed(self, _user_id: int) -> None:
-        """The plan or the usage changed elsewhere (billing, an operator, another tab): show it."""
-        if self.ready and not self.canvas.is_deleted:
-            with self.client.layout:
-                await self._refresh_usage()
+                await self.usage.refresh()
 
     async def _job_finished(self, state: studio.JobState, created: bool) -> None:
         """A finished job's event carries the new version: add it where it belongs, no re-listing."""
@@ -515,14 +477,6 @@ class StudioPage:
             self.history.add(new)
             self.strip.render()
             self._show_current()
-
-    async def _refresh_usage(self) -> None:
-        self.usage = await studio.usage_of(self.user.id)
-        self.tools.show_usage(self.usage.label)
-
-    def _open_upgrade(self) -> None:
-        enabled, reason = payments_enabled()
-        open_upgrade_dialog(payments_enabled=enabled, reason=reason, message=LIMIT_MESSAGE)
 
     # ------------------------------------------------------------------ compare, canvas, download
 
