@@ -126,7 +126,8 @@ class EventBus:
                         if data.get("origin") == self.origin:
                             continue
                         if "user" in data:
-                            user_events.deliver(int(data["user"]))
+                            if isinstance(data["user"], int):
+                                user_events.deliver(data["user"])
                         else:
                             job_events.deliver(from_wire(data["view"]))
             except asyncio.CancelledError:

@@ -26,7 +26,7 @@ def apply_plan(user: User, plan: str, settings: Settings) -> None:
     user.usage_limit = limit_for(plan, settings)
     user.plan = plan
     session = object_session(user)
-    if session is not None:  # open pages show the new plan once it is committed
+    if session is not None and user.id is not None:  # open pages show the new plan once it is committed
         user_events.changed(session, user.id)
 
 
