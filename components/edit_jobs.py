@@ -40,6 +40,16 @@ class EditJobs:
         self._created: set[str] = set()  # text-to-image jobs: each result is a new photo
         self._active: str | None = None
 
+    async def one_at_a_time(self, version_id: str, tool: str, submit: Callable[[], Awaitable[None]]) -> None:
+        """Run `submit` unless this tool is already being submitted for this version (a double press)."""
+        flight = self.guard.claim(version_id, tool)
+        if flight is None:
+            return
+        try:
+            await submit()
+        finally:
+            self.guard.release(flight)
+
     async def submit(self, asset_id: str, request: Request, *, label: str) -> None:
         self.guard.last_request = request
         key = self.guard.key_for(asset_id, request.tool, request.params, request.provider)

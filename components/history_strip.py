@@ -84,6 +84,12 @@ class History:
         self.current_id = children[-1].id
         return True
 
+    def add(self, version: VersionCard) -> None:
+        """A new result arrived with its details (from the job's event): keep it and show it."""
+        if self.by_id(version.id) is None:
+            self.versions = [*self.versions, version]
+        self.added(version.id)
+
     def added(self, version_id: str) -> None:
         """A new result arrived: show it and forget the redo path."""
         self.current_id = version_id

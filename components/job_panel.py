@@ -5,28 +5,23 @@ It updates elements in place (no rebuilding) so a stream of progress updates cos
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
 
 from components import theme
+from components.job_eta import Pace, eta_text, tool_message
 from pixora_ui.services.job_views import JobView
 
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None or seconds < 0:
-        return ""
-    if seconds < 1.5:
-        return "almost done"
-    if seconds < 60:
-        return f"about {seconds:.0f} s left"
-    return f"about {seconds / 60:.0f} min left"
+TICK_S = 1.0  # the time left is re-read this often between progress reports
 
 
 class JobPanel:
     def __init__(self, *, on_cancel: Callable[[], Any], on_retry: Callable[[], Any] | None = None) -> None:
         self.job: JobView | None = None
+        self._pace: tuple[str, Pace] | None = None  # (job id, its pace) of the running job on show
         with (
             ui.card()
             .classes(f"{theme.CARD} w-full p-3 gap-2")
@@ -59,6 +54,7 @@ class JobPanel:
                 .mark("job-progress")
                 .props("data-testid=job-progress")
             )
+            self._ticker = ui.timer(TICK_S, self._tick, active=False)
         self.card.set_visibility(False)
 
     def hide(self) -> None:
@@ -72,6 +68,7 @@ class JobPanel:
         self.job = job
         self.card.set_visibility(True)
         busy = job.status in {"submitting", "queued", "running"}
+        self._ticker.active = job.status == "running"
         self.spinner.set_visibility(busy)
         self.cancel.set_visibility(busy and bool(job.id))
         self.retry.set_visibility(job.status == "failed")
@@ -85,16 +82,10 @@ class JobPanel:
             self._set("schedule", f"{job.tool_label}", f"{position} · starting soon", "text-primary")
             self.bar.props("indeterminate")
         elif job.status == "running":
-            percent = max(0.0, min(1.0, job.progress))
-            parts = [f"{percent * 100:.0f}%"]
-            if job.message:
-                parts.insert(0, job.message)
-            eta = _eta(job.eta_seconds)
-            if eta:
-                parts.append(eta)
-            self._set("auto_fix_high", f"{job.tool_label}", " · ".join(parts), "text-primary")
+            self._pace_of(job).observe(job.progress, time.monotonic())
+            self._set("auto_fix_high", f"{job.tool_label}", self._running_detail(job), "text-primary")
             self.bar.props(remove="indeterminate")
-            self.bar.set_value(percent)
+            self.bar.set_value(self._pace_of(job).progress)
         elif job.status == "succeeded":
             self._set("check_circle", f"{job.tool_label}: done", job.note or "Saved as a new version", "text-positive")
             with self.card:
@@ -110,6 +101,22 @@ class JobPanel:
                 f"{job.error or 'Something went wrong.'}{refunded}",
                 "text-negative",
             )
+
+    def _pace_of(self, job: JobView) -> Pace:
+        if self._pace is None or self._pace[0] != job.id:
+            self._pace = (job.id, Pace(started=time.monotonic()))
+        return self._pace[1]
+
+    def _running_detail(self, job: JobView) -> str:
+        """The tool's step, the percentage and one estimate of the time left: the panel's own."""
+        pace = self._pace_of(job)
+        parts = [tool_message(job.message), f"{max(0.0, min(1.0, pace.progress)) * 100:.0f}%"]
+        parts.append(eta_text(pace.progress, pace.remaining(time.monotonic())))
+        return " · ".join(part for part in parts if part)
+
+    def _tick(self) -> None:
+        if self.job is not None and self.job.status == "running":
+            self.detail.set_text(self._running_detail(self.job))
 
     def _set(self, icon: str, title: str, detail: str, colour: str) -> None:
         self.icon.props(f"name={icon}")

@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from components import theme
+from components.create_dialog import CreateDialog, OnCreate
 from components.upload_zone import UploadZone
-from pixora_ui.services import studio
+from pixora_ui.services import create, studio
 
 LIBRARY_PAGE = 30  # photos per "Show more": one update stays far below 256 KB
 
-PhotoAction = Callable[[str], Awaitable[None]]
+PhotoAction = Callable[[str], Awaitable[object]]
 
 
 class LibraryPanel:
@@ -29,7 +30,7 @@ class LibraryPanel:
         on_delete: PhotoAction,
         on_renamed: PhotoAction,
         on_uploaded: Callable[[studio.PhotoCard], Awaitable[None]],
-        on_create: Callable[[], None] | None,
+        on_create: OnCreate,
     ) -> None:
         self.photos: list[studio.PhotoCard] = []
         self.open_id: str | None = None
@@ -39,13 +40,15 @@ class LibraryPanel:
         self._shown = 0
         self._more_button: ui.button | None = None
         self._layout = ui.context.client.layout
+        self._create_dialog: CreateDialog | None = None  # built on first use
         self._rename = RenameDialog(user_id=user_id, still_signed_in=still_signed_in, on_saved=self._renamed)
         self._on_renamed = on_renamed
         self.upload = UploadZone(user_id=user_id, on_uploaded=on_uploaded, still_signed_in=still_signed_in)
-        if on_create is not None:
-            ui.button("Create with AI", icon="auto_awesome", on_click=on_create).props("outline no-caps").classes(
-                "w-full"
-            ).mark("create-open").props("data-testid=create-open")
+        creator = create.generate_provider()
+        if creator is not None:  # text to image needs a generative provider
+            ui.button(
+                "Create with AI", icon="auto_awesome", on_click=lambda: self._open_create(on_create, creator[1])
+            ).props("outline no-caps").classes("w-full").mark("create-open").props("data-testid=create-open")
         with ui.row().classes("w-full items-center justify-between px-1"):
             ui.label("Library").classes(f"text-xs uppercase tracking-wider font-semibold {theme.MUTED}")
             self.count = ui.label("").classes(f"text-xs {theme.MUTED}")
@@ -73,6 +76,17 @@ class LibraryPanel:
 
     def remove(self, photo_id: str) -> None:
         self.show([p for p in self.photos if p.id != photo_id])
+
+    def version_added(self, version: studio.VersionCard) -> None:
+        """An edit of a listed photo: its row shows the new version and one edit more (no re-listing)."""
+        self.show(
+            [
+                dataclasses.replace(p, versions=p.versions + 1, preview_url=version.preview_url)
+                if p.id == version.root_id
+                else p
+                for p in self.photos
+            ]
+        )
 
     def get(self, photo_id: str) -> studio.PhotoCard | None:
         return next((p for p in self.photos if p.id == photo_id), None)
@@ -132,6 +146,12 @@ class LibraryPanel:
                     ui.menu_item("Delete", on_click=lambda p=photo: self._delete(p.id)).mark(
                         f"delete-photo-{index}"
                     ).props("data-testid=" + f"delete-photo-{index}")
+
+    def _open_create(self, on_create: OnCreate, provider_label: str) -> None:
+        if self._create_dialog is None:
+            with self._layout:
+                self._create_dialog = CreateDialog(on_create=on_create, provider_label=provider_label)
+        self._create_dialog.open()
 
     async def _delete(self, photo_id: str) -> None:
         # The menu that asked is rebuilt by the delete: work in the page's context, not the menu's.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from nicegui import ui
 
@@ -26,6 +27,27 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
 )
 
 
+# While one of these has focus, keys are typing, not shortcuts.
+TEXT_FIELDS: tuple[Literal["input", "select", "textarea"], ...] = ("input", "select", "textarea")
+
+# The browser's own Ctrl+Z is document-wide: pressed outside a text field it undoes the last typing
+# in one (the prompt), moving the focus there, after which every shortcut is typing. Outside text
+# fields the studio's undo and redo are the only ones.
+_NO_BROWSER_UNDO_JS = """
+<script>
+if (!window.pixoraUndoGuard) {
+  window.pixoraUndoGuard = true;
+  document.addEventListener('keydown', (e) => {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey || !['z', 'y'].includes((e.key || '').toLowerCase())) return;
+    const el = document.activeElement;
+    const typing = el && (el.isContentEditable || %s.includes(el.tagName.toLowerCase()));
+    if (!typing) e.preventDefault();
+  }, true);
+}
+</script>
+"""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Actions:
     """What the page does for each shortcut."""
@@ -42,13 +64,17 @@ class Actions:
 
 
 class Shortcuts:
-    """The page's key listener (held keys do not repeat an action) and the `?` list, built on first use."""
+    """The page's key listener and the `?` list, built on first use.
+
+    Keys act only while no text field has focus; a focused button does not stop them (after a click
+    on Undo, Ctrl+Z must still undo). Held keys do not repeat an action."""
 
     def __init__(self, actions: Actions) -> None:
         self._actions = actions
         self._container = ui.context.client.layout
         self._dialog: ui.dialog | None = None  # most visits never open it
-        ui.keyboard(on_key=self._key, repeating=False)
+        ui.add_head_html(_NO_BROWSER_UNDO_JS % json.dumps(TEXT_FIELDS))
+        ui.keyboard(on_key=self._key, repeating=False, ignore=[*TEXT_FIELDS])
 
     def show_list(self) -> None:
         if self._dialog is None:

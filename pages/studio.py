@@ -17,7 +17,6 @@ from nicegui import background_tasks, ui
 
 from components import canvas_placeholder, shortcuts, theme
 from components.compare_view import CompareView
-from components.create_dialog import CreateDialog
 from components.download_dialog import DownloadDialog
 from components.edit_jobs import EditJobs
 from components.erase_panel import ErasePanel
@@ -31,25 +30,32 @@ from components.submit_guard import Request as EditRequest
 from components.tool_palette import ToolPalette
 from components.tools_panel import ToolsPanel
 from components.undo_bar import UndoBar
-from components.upgrade_dialog import open_upgrade_dialog
+from components.usage_gate import UsageGate
 from pages.guard import signed_in, still_signed_in, viewer_of
 from pixora_ui.auth.current import CurrentUser
-from pixora_ui.billing.service import payments_enabled
 from pixora_ui.services import create, previews, studio
 from pixora_ui.services.job_views import JobView
-from pixora_ui.services.plans import Usage
-from pixora_ui.services.usage import LIMIT_MESSAGE
 
 
 @ui.page("/studio", response_timeout=10)
 async def studio_page(request: Request, photo: str | None = None) -> RedirectResponse | None:
+    return await _studio(request, photo, None)
+
+
+@ui.page("/studio/{photo_id}", response_timeout=10)
+async def studio_photo_page(request: Request, photo_id: str, v: str | None = None) -> RedirectResponse | None:
+    """One photo (and with `?v=` one of its versions) by address: a reload shows the same one."""
+    return await _studio(request, photo_id, v)
+
+
+async def _studio(request: Request, photo: str | None, version: str | None) -> RedirectResponse | None:
     user = await signed_in(request)
     if isinstance(user, RedirectResponse):
         return user
     page = StudioPage(user)
     page.build()
     await ui.context.client.connected()
-    await page.load(photo)
+    await page.load(photo, version)
     return None
 
 
@@ -58,15 +64,14 @@ class StudioPage:
 
     def __init__(self, user: CurrentUser) -> None:
         self.user = user
-        self.usage: Usage = user.usage
         self.root_id: str | None = None
         self.history = History()
         self.palette: ToolPalette | None = None
         self.ready = False  # set once the parts built after connecting exist
         self.crop_token = 0
         self.box_preview = True  # the open crop/expand tool's frame; off once a result replaces the photo
-        self.create_dialog: CreateDialog | None = None
         self.sheets = Sheets()
+        self.address = ""  # the path the browser shows, once the page changed it
 
     # ------------------------------------------------------------------ layout
 
@@ -101,11 +106,11 @@ class StudioPage:
             )
         self.undo_bar = UndoBar(self.client.layout)
         self.client.on_delete(studio.watch_jobs(self.user.id, self._job_changed))
+        self.usage = UsageGate(self.user, show=self.tools.show_usage)
         self._refresh_enabled()
 
     def _left(self) -> None:
         with self.sheets.add("left", "Your photos", mark="library-panel"):
-            creator = create.generate_provider()
             self.library = LibraryPanel(
                 user_id=self.user.id,
                 still_signed_in=lambda: still_signed_in(self.user.id),
@@ -113,7 +118,7 @@ class StudioPage:
                 on_delete=self.delete_photo,
                 on_renamed=self._renamed,
                 on_uploaded=self._uploaded,
-                on_create=(lambda: self._open_create(creator[1])) if creator is not None else None,
+                on_create=self.create_pictures,
             )
 
     def _center(self) -> None:
@@ -149,8 +154,8 @@ class StudioPage:
         self.edits = EditJobs(
             user_id=self.user.id,
             panel=self.jobs,
-            on_usage=self._refresh_usage,
-            on_limit=self._open_upgrade,
+            on_usage=self.usage.refresh,
+            on_limit=self.usage.open_upgrade,
             on_started=self.sheets.close,
             on_finished=self._job_finished,
         )
@@ -165,7 +170,7 @@ class StudioPage:
 
     # ------------------------------------------------------------------ loading
 
-    async def load(self, photo: str | None) -> None:
+    async def load(self, photo: str | None, version: str | None = None) -> None:
         # Built after the browser connected: the response does not wait for them (page builders have 3 s).
         with self.canvas_box:
             self._canvas_overlays()
@@ -181,14 +186,17 @@ class StudioPage:
         )
         self.ready = True
         await self.library.reload()
-        wanted = photo if photo and self.library.get(photo) is not None else None
-        if wanted is None and self.library.photos:
-            wanted = self.library.photos[0].id
-        if wanted:
-            await self.open_photo(wanted)
+        if photo:
+            if not await self.open_photo(photo, version, quiet=True):
+                # Not this account's photo (or deleted): say so calmly and offer the library.
+                self.empty_title.set_text("That photo was not found. Pick one from your library.")
+                self._show_address()
+                self.sheets.toggle("left", True)
+        elif self.library.photos:
+            await self.open_photo(self.library.photos[0].id)
         else:
             self.empty_title.set_text("Start with a photo")
-            self.sheets.toggle("left", True) if not self.library.photos else None
+            self.sheets.toggle("left", True)
 
     async def _uploaded(self, card: studio.PhotoCard) -> None:
         self.library.add(card)
@@ -198,14 +206,16 @@ class StudioPage:
         self.sheets.toggle("left", True)
         self.library.upload.pick()
 
-    async def open_photo(self, root_id: str, version_id: str | None = None) -> None:
+    async def open_photo(self, root_id: str, version_id: str | None = None, *, quiet: bool = False) -> bool:
+        """Show a photo (its newest version unless `version_id`); False when it is not the user's."""
         if root_id == self.root_id and version_id is None and self.history.versions:
             self.sheets.close()  # already on screen: nothing to load
-            return
+            return True
         versions = await studio.versions_of(self.user.id, root_id)
         if not versions:
-            ui.notify("That photo is no longer available", type="warning")
-            return
+            if not quiet:
+                ui.notify("That photo is no longer available", type="warning")
+            return False
         if root_id != self.root_id:
             self.history = History()
             self.erase.painter.clear()
@@ -215,9 +225,11 @@ class StudioPage:
         self.library.mark_open(root_id)
         self.sheets.close()
         self._show_current()
+        return True
 
     def _show_current(self) -> None:
         version = self.history.current
+        self._show_address()
         if version is None:
             self.canvas.clear_image()
             self.toolbar.title.set_text("")
@@ -240,6 +252,14 @@ class StudioPage:
         self.strip.refresh_buttons()
         self._refresh_enabled()
         self.tools.version_changed()
+
+    def _show_address(self) -> None:
+        """The browser's address follows the photo and version on screen (no new history entry)."""
+        current = self.history.current
+        address = f"/studio/{self.root_id}?v={current.id}" if self.root_id and current else "/studio"
+        if address != self.address:
+            self.address = address
+            ui.navigate.history.replace(address)
 
     def _refresh_enabled(self) -> None:
         has = self.history.current is not None
@@ -357,24 +377,10 @@ class StudioPage:
         if token == self.crop_token and box is not None and not self.canvas.is_deleted:
             self.canvas.set_overlay(box)
 
-    def _needs_upgrade(self, costs_credit: bool) -> bool:
-        if costs_credit and self.usage.exhausted:
-            self._open_upgrade()
-            return True
-        return False
-
     async def apply_tool(self, tool: str, params: dict[str, Any], provider: str | None) -> None:
-        flight = self._claim(tool)
-        if flight is None:
-            return
-        try:
-            await self._apply_tool(tool, params, provider)
-        finally:
-            self.edits.guard.release(flight)
-
-    def _claim(self, tool: str) -> tuple[str, str] | None:
-        version = self.history.current
-        return self.edits.guard.claim(version.id if version else "", tool)
+        # Keyboard shortcuts bypass the browser's click lock: the page itself drops a second apply.
+        version = self.history.current_id or ""
+        await self.edits.one_at_a_time(version, tool, lambda: self._apply_tool(tool, params, provider))
 
     async def _apply_tool(self, tool: str, params: dict[str, Any], provider: str | None) -> None:
         if not await still_signed_in(self.user.id):
@@ -384,7 +390,7 @@ class StudioPage:
         if version is None or card is None:
             ui.notify("Open a photo first", type="warning")
             return
-        if self._needs_upgrade(card.costs_credit):
+        if self.usage.blocks(card.costs_credit):
             return
         self.jobs.pending(card.label)
         params = dict(params)
@@ -397,13 +403,8 @@ class StudioPage:
         await self.edits.submit(version.id, EditRequest(tool, params, provider), label=card.label)
 
     async def apply_prompt(self, text: str) -> None:
-        flight = self._claim(studio.PROMPT_TOOL)
-        if flight is None:
-            return
-        try:
-            await self._apply_prompt(text)
-        finally:
-            self.edits.guard.release(flight)
+        version = self.history.current_id or ""
+        await self.edits.one_at_a_time(version, studio.PROMPT_TOOL, lambda: self._apply_prompt(text))
 
     async def _apply_prompt(self, text: str) -> None:
         if not await still_signed_in(self.user.id):
@@ -416,22 +417,16 @@ class StudioPage:
         if version is None:
             ui.notify("Open a photo first", type="warning")
             return
-        if self._needs_upgrade(studio.costs_credit(studio.PROMPT_TOOL)):
+        if self.usage.blocks(studio.costs_credit(studio.PROMPT_TOOL)):
             return
         self.jobs.pending("Describe an edit")
         request = EditRequest(studio.PROMPT_TOOL, {"prompt": text}, None)
         await self.edits.submit(version.id, request, label=studio.tool_label(studio.PROMPT_TOOL))
 
-    def _open_create(self, provider_label: str) -> None:
-        if self.create_dialog is None:
-            with self.client.layout:
-                self.create_dialog = CreateDialog(on_create=self.create_pictures, provider_label=provider_label)
-        self.create_dialog.open()
-
     async def create_pictures(self, prompt: str, aspect: str, count: int) -> None:
         if not await still_signed_in(self.user.id):
             return
-        if not self._needs_upgrade(True):
+        if not self.usage.blocks(True):
             await self.edits.create(prompt, aspect, count)
 
     async def retry(self) -> None:
@@ -450,32 +445,40 @@ class StudioPage:
             await self.edits.cancel()
 
     async def _job_changed(self, state: JobView) -> None:
-        if not self.ready or not self.edits.is_mine(state.id) or self.canvas.is_deleted:
+        if not self.ready or self.canvas.is_deleted:
             return
         # Called by the job runner, outside any page context: enter this page's.
         with self.client.layout:
-            await self.edits.changed(state)
+            if self.edits.is_mine(state.id):
+                await self.edits.changed(state)
+            elif state.done:  # another tab's or the API's job: its credit may have been refunded
+                await self.usage.refresh()
 
     async def _job_finished(self, state: JobView, created: bool) -> None:
-        if state.status != "succeeded" or not state.result_asset_id:
+        """A finished job's event carries the new version: add it where it belongs, no re-listing."""
+        new = studio.result_card(state)
+        if state.status != "succeeded" or new is None:
             return
         if created:  # a text-to-image result is a new photo
-            await self.library.reload()
-            await self.open_photo(state.result_asset_id)
-        elif self.root_id:
+            self.library.add(
+                studio.PhotoCard(
+                    id=new.id,
+                    name=new.name,
+                    created_at=new.created_at,
+                    width=new.width,
+                    height=new.height,
+                    preview_url=new.preview_url,
+                )
+            )
+            await self.open_photo(new.id)
+            return
+        self.library.version_added(new)
+        if new.root_id == self.root_id:
             self.erase.painter.clear()
             self.box_preview = False  # the frame previewed the settings on the photo before this result
-            self.history.added(state.result_asset_id)
-            await self.open_photo(self.root_id, state.result_asset_id)
-            await self.library.reload()
-
-    async def _refresh_usage(self) -> None:
-        self.usage = await studio.usage_of(self.user.id)
-        self.tools.show_usage(self.usage.label)
-
-    def _open_upgrade(self) -> None:
-        enabled, reason = payments_enabled()
-        open_upgrade_dialog(payments_enabled=enabled, reason=reason, message=LIMIT_MESSAGE)
+            self.history.add(new)
+            self.strip.render()
+            self._show_current()
 
     # ------------------------------------------------------------------ compare, canvas, download
 

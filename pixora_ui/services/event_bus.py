@@ -4,6 +4,7 @@ Celery workers publish every change of a job here; each web process subscribes a
 receives to `job_events.deliver`, which reaches that process's pages. A web process also forwards
 the changes it makes itself (submit, cancel), so a page served by another instance sees them.
 Payloads carry the job's view (small: ids, status, progress, message), one channel per deployment.
+Account events (`services.user_events`: a plan or usage changed) share the channel: `{"user": id}`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 
-from pixora_ui.services import job_events
+from pixora_ui.services import job_events, user_events
 from pixora_ui.services.job_views import JobView, from_wire, to_wire
 from pixora_ui.settings import Settings
 
@@ -35,6 +36,10 @@ def _payload(origin: str, view: JobView) -> str:
     return json.dumps({"origin": origin, "view": to_wire(view)}, separators=(",", ":"))
 
 
+def _user_payload(origin: str, user_id: int) -> str:
+    return json.dumps({"origin": origin, "user": user_id}, separators=(",", ":"))
+
+
 class EventPublisher:
     """Blocking publisher for worker processes (no event loop of their own to share)."""
 
@@ -48,6 +53,12 @@ class EventPublisher:
             self.client.publish(self.channel, _payload(self.origin, view))
         except redis.RedisError:
             log.warning("could not publish a job event", exc_info=True)
+
+    def publish_user(self, user_id: int) -> None:
+        try:
+            self.client.publish(self.channel, _user_payload(self.origin, user_id))
+        except redis.RedisError:
+            log.warning("could not publish an account event", exc_info=True)
 
     def close(self) -> None:
         self.client.close()
@@ -64,6 +75,7 @@ class EventBus:
         self._listener: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[Any]] = set()
         self._remove_forwarder = job_events.add_forwarder(self._forward)
+        self._remove_user_forwarder = user_events.add_forwarder(self._forward_user)
         self.subscribed = asyncio.Event()
 
     async def start(self) -> None:
@@ -72,6 +84,7 @@ class EventBus:
 
     async def stop(self) -> None:
         self._remove_forwarder()
+        self._remove_user_forwarder()
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -82,9 +95,15 @@ class EventBus:
             await self.client.aclose()
 
     def _forward(self, view: JobView) -> None:
+        self._send(_payload(self.origin, view))
+
+    def _forward_user(self, user_id: int) -> None:
+        self._send(_user_payload(self.origin, user_id))
+
+    def _send(self, payload: str) -> None:
         if self.client is None:
             return
-        task = asyncio.ensure_future(self.client.publish(self.channel, _payload(self.origin, view)))
+        task = asyncio.ensure_future(self.client.publish(self.channel, payload))
         self._sends.add(task)
         task.add_done_callback(self._sent)
 
@@ -104,7 +123,12 @@ class EventBus:
                         if message.get("type") != "message":
                             continue
                         data = json.loads(message["data"])
-                        if data.get("origin") != self.origin:
+                        if data.get("origin") == self.origin:
+                            continue
+                        if "user" in data:
+                            if isinstance(data["user"], int):
+                                user_events.deliver(data["user"])
+                        else:
                             job_events.deliver(from_wire(data["view"]))
             except asyncio.CancelledError:
                 raise

@@ -39,7 +39,7 @@ from pixora_ui.engine.registry import ImageArray, ToolCancelled, ToolError, Tool
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.local import in_background
 from pixora_ui.services import asset_encoding, asset_files, assets, jobs
-from pixora_ui.services.job_views import JobView, view_of
+from pixora_ui.services.job_views import JobView, result_fields, view_of
 
 log = logging.getLogger("pixora.jobs")
 
@@ -394,7 +394,7 @@ class JobExecutor:
         except (assets.AssetNotFound, assets.AssetError) as exc:
             await self.finish(job.id, JOB_FAILED, str(exc))
             return
-        running.view = view
+        running.view = view = dataclasses.replace(view, result=result_fields(stored))
         self.emit(view)
 
     async def _discard_files(self, stored: assets.AssetView) -> None:

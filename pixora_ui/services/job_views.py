@@ -10,7 +10,7 @@ processes (worker pipes, Redis pub/sub) as JSON-safe data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from db.models import (
     JOB_FINAL_STATES,
     JOB_QUEUED,
     JOB_RUNNING,
+    JOB_SUCCEEDED,
     Asset,
     Job,
     as_utc,
@@ -65,6 +66,8 @@ class JobView:
     params: dict[str, Any] | None = None
     note: str = ""  # what the page adds after success ("Added to your library as a new photo")
     batch_id: str | None = None  # the batch this job belongs to (services.batches), if any
+    # On success: the new version's plain fields (`result_fields`), so a page adds it without a query.
+    result: dict[str, Any] | None = None
 
     @classmethod
     def pending(cls, tool_label: str) -> JobView:
@@ -103,6 +106,25 @@ class JobView:
     @property
     def credit_refunded(self) -> bool:
         return self.credit_state == CREDIT_REFUNDED
+
+
+def result_fields(asset: Any) -> dict[str, Any]:
+    """What a page needs of a job's result (an `assets.AssetView` or an `Asset` row), JSON-safe for the bus."""
+    root_id = asset.root_id or asset.id
+    created = as_utc(asset.created_at)
+    assert created is not None
+    return {
+        "id": asset.id,
+        "root_id": root_id,
+        "parent_id": None if root_id == asset.id else asset.parent_id,
+        "name": asset.name,
+        "tool": asset.tool,
+        "created_at": created.isoformat(),
+        "width": asset.width,
+        "height": asset.height,
+        "mime": asset.mime,
+        "public": bool(asset.public),
+    }
 
 
 def registry() -> ToolRegistry:
@@ -190,7 +212,12 @@ async def _input_megapixels(session: AsyncSession, asset_id: str | None) -> floa
 
 async def view_of(session: AsyncSession, job: Job) -> JobView:
     position = await queue_position(session, job_id=job.id) if job.status == JOB_QUEUED else None
-    return to_view(job, queue_position=position, megapixels=await _input_megapixels(session, job.input_asset_id))
+    view = to_view(job, queue_position=position, megapixels=await _input_megapixels(session, job.input_asset_id))
+    if view.status == JOB_SUCCEEDED and job.result_asset_id:
+        result = await session.get(Asset, job.result_asset_id)
+        if result is not None:
+            view = replace(view, result=result_fields(result))
+    return view
 
 
 def to_wire(view: JobView) -> dict[str, Any]:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import object_session
+
 from db.models import PLAN_FREE, PLAN_PRO, PLAN_TEAM, User
+from pixora_ui.services import user_events
 from pixora_ui.settings import Settings
 
 PLANS = (PLAN_FREE, PLAN_PRO, PLAN_TEAM)
@@ -22,6 +25,9 @@ def apply_plan(user: User, plan: str, settings: Settings) -> None:
     """Move a user to `plan`. Usage already spent is kept: going back to Free never grants new credits."""
     user.usage_limit = limit_for(plan, settings)
     user.plan = plan
+    session = object_session(user)
+    if session is not None and user.id is not None:  # open pages show the new plan once it is committed
+        user_events.changed(session, user.id)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -24,7 +24,7 @@ from pixora_ui.services import assets, media
 from pixora_ui.services.assets import AssetView
 from pixora_ui.services.job_views import JobView
 from pixora_ui.services.plans import Usage
-from pixora_ui.services.version_labels import labels_for
+from pixora_ui.services.version_labels import labels_for, version_label
 from pixora_ui.settings import get_settings
 
 DownloadFormat = Literal["png", "jpeg", "webp"]
@@ -413,6 +413,28 @@ def preview_prompt(text: str) -> PromptPreview:
 # The one limit error (pixora_ui.errors), under the names the studio page catches.
 LimitReachedError = LimitReached
 EmailNotVerifiedError = EmailNotVerified
+
+
+def result_card(view: JobView) -> VersionCard | None:
+    """The new version a finished job's event carries (`job_views.result_fields`), with media URLs."""
+    fields = view.result
+    if not fields:
+        return None
+    return VersionCard(
+        id=fields["id"],
+        root_id=fields["root_id"],
+        parent_id=fields["parent_id"],
+        name=fields["name"],
+        tool=fields["tool"],
+        label=version_label(view.tool, view.params),
+        created_at=datetime.fromisoformat(fields["created_at"]),
+        width=int(fields["width"]),
+        height=int(fields["height"]),
+        mime=fields["mime"],
+        preview_url=_preview(fields["id"]),
+        full_url=_full(fields["id"]),
+        public=bool(fields["public"]),
+    )
 
 
 async def submit_edit(

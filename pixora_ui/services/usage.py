@@ -21,6 +21,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from db.models import User, UserSession, utcnow
 from db.session import on_commit
 from pixora_ui.errors import LIMIT_MESSAGE, VERIFY_MESSAGE, EmailNotVerified, LimitReached, NotFound, PixoraError
+from pixora_ui.services import user_events
 from pixora_ui.services.plans import Usage
 from pixora_ui.settings import get_settings
 
@@ -179,6 +180,7 @@ def _drop_token(token: str) -> None:
 
 def _forget_now_and_after_commit(session: AsyncSession, user_id: int) -> None:
     forget_user_usage(user_id)
+    user_events.changed(session, user_id)  # open pages show the new count once it is committed
     on_commit(session, lambda: forget_user_usage(user_id))
 
 
