@@ -9,6 +9,7 @@ from nicegui.testing import User
 
 from pixora_ui.services import studio
 from pixora_ui.services.job_views import from_wire, to_wire
+from pixora_ui.services.version_labels import version_label
 from tests.studio.test_studio_page import _apply, _canvas, _studio_with_photo
 
 
@@ -76,6 +77,6 @@ def test_the_result_travels_between_processes() -> None:
     )
     back = from_wire(to_wire(view))
     assert back.result == result
-    card = studio.job_state(back).result
-    assert card is not None and card.parent_id == "a" * 32 and card.label == studio.tool_label("adjust")
+    card = studio.result_card(back)
+    assert card is not None and card.parent_id == "a" * 32 and card.label == version_label("adjust", back.params)
     assert card.preview_url.startswith(f"/media/{'b' * 32}") and card.full_url != card.preview_url
