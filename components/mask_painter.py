@@ -12,7 +12,7 @@ from nicegui import ui
 
 from components import theme
 from components.compare_view import CompareView
-from pixora_ui.engine.masks import MaskError, Stroke
+from pixora_ui.engine.ops.masks import MaskError, Stroke
 
 MIN_SIZE, MAX_SIZE = 4, 240
 

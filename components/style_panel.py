@@ -13,7 +13,7 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
-from pixora_ui.engine.style import PRESETS
+from pixora_ui.engine.ops.style import PRESETS
 
 STYLE_PANEL_CSS = """
 .pixora-style-grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 8px; width: 100%; }

@@ -14,7 +14,7 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
-from pixora_ui.engine.registry import Param
+from pixora_ui.engine.tools.registry import Param
 from pixora_ui.services.studio import ToolCard, providers_for
 
 # Feedback in the same frame as the click, before the server answers: the button pulses for a moment.

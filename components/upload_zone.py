@@ -62,7 +62,7 @@ if (!window.pixoraPaste) {
 """
 
 
-# The formats the server decodes (engine/imageio.py); anything else is refused in the browser by name.
+# The formats the server decodes (engine/ops/imageio.py); anything else is refused in the browser by name.
 ACCEPT = (
     "image/jpeg,image/png,image/webp,image/gif,image/bmp,image/tiff,image/heic,image/heif,"
     ".jpg,.jpeg,.png,.webp,.gif,.bmp,.tif,.tiff,.heic,.heif"

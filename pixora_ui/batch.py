@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from pixora_ui.engine import imageio
-from pixora_ui.engine.registry import ImageArray, Tool, ToolError
-from pixora_ui.engine.tools import get_registry
+from pixora_ui.engine.ops import imageio
+from pixora_ui.engine.tools.catalog import get_registry
+from pixora_ui.engine.tools.registry import ImageArray, Tool, ToolError
 from pixora_ui.errors import PixoraError
 from pixora_ui.settings import get_settings
 

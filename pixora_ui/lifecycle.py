@@ -37,7 +37,7 @@ def _listening() -> bool | None:
 async def _warm_up_once_serving() -> None:
     """Start the model warm-up once the server listens: started earlier, its imports would hold the
     GIL while the server still starts up and delay the first /healthz answer."""
-    from pixora_ui.engine.warmup import start_background_warm_up
+    from pixora_ui.engine.models.warmup import start_background_warm_up
     from pixora_ui.providers.local import engine_executor
 
     deadline = asyncio.get_running_loop().time() + LISTEN_WAIT_S
@@ -93,7 +93,7 @@ async def shutdown() -> None:
         except Exception:
             log.exception("error while stopping a service")
     if _warms_up_here(get_settings()):
-        from pixora_ui.engine.warmup import reset_state
+        from pixora_ui.engine.models.warmup import reset_state
 
         reset_state()  # the engine executor is gone; a server started again warms up again (cheaply)
     await dispose_engine()

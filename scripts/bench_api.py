@@ -35,8 +35,8 @@ PASSWORD = "bench password 123"  # noqa: S105 - a throwaway account in a tempora
 
 
 def _photos(count: int) -> list[bytes]:
-    from pixora_ui.bench import bench_photo
-    from pixora_ui.engine import imageio
+    from pixora_ui.bench.runner import bench_photo
+    from pixora_ui.engine.ops import imageio
 
     base = imageio.decode(bench_photo("12 MP"), max_bytes=1 << 30, max_pixels=1 << 30).pixels
     out = []
@@ -59,8 +59,8 @@ def _engine_times(photos: list[bytes], mode: str) -> list[float]:
 
 
 def _engine_runs(photos: list[bytes], mode: str) -> list[float]:
-    from pixora_ui.bench import tool_case
-    from pixora_ui.engine import isnet
+    from pixora_ui.bench.runner import tool_case
+    from pixora_ui.engine.models import isnet
 
     case = tool_case("remove-bg", "remove-bg", {"mode": mode})
     case.run(photos[0])  # warm-up: model load

@@ -32,8 +32,8 @@ TARGET_RATIO = 1.1
 
 
 def _photos(count: int, size: str, offset: int) -> list[bytes]:
-    from pixora_ui.bench import bench_photo
-    from pixora_ui.engine import imageio
+    from pixora_ui.bench.runner import bench_photo
+    from pixora_ui.engine.ops import imageio
 
     base = imageio.decode(bench_photo(size), max_bytes=1 << 30, max_pixels=1 << 30).pixels
     out = []

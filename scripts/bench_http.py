@@ -123,7 +123,7 @@ def _wrk(
 
 def _pick_tools() -> tuple[str | None, str | None]:
     """(heavy background-removal tool, any tool to submit) from the real registry."""
-    from pixora_ui.engine.tools import get_registry
+    from pixora_ui.engine.tools.catalog import get_registry
 
     registry = get_registry()
     names = [t.name for t in registry.all()]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from pixora_ui.billing.service import AlreadySubscribedError, BillingError
-from pixora_ui.engine.imageio import ImageInputError
-from pixora_ui.engine.registry import ParamError, ToolError, ToolUnavailable
+from pixora_ui.engine.ops.imageio import ImageInputError
+from pixora_ui.engine.tools.registry import ParamError, ToolError, ToolUnavailable
 from pixora_ui.errors import EmailNotVerified, LimitReached, PageNotice, PixoraError, page_notice
 from pixora_ui.services import studio, usage
 from pixora_ui.services.assets import AssetNotFound, QuotaExceeded

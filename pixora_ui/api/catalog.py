@@ -12,7 +12,7 @@ from db.session import session_scope
 from pixora_ui.api import schemas
 from pixora_ui.api.auth import api_owner
 from pixora_ui.api.keys import KeyOwner
-from pixora_ui.engine.registry import Param, Tool
+from pixora_ui.engine.tools.registry import Param, Tool
 from pixora_ui.services import jobs, usage
 
 router = APIRouter(tags=["account and tools"])

@@ -21,7 +21,7 @@ from pixora_ui.api import schemas
 from pixora_ui.api.auth import api_owner
 from pixora_ui.api.errors import NO_STORE, ApiError, not_found
 from pixora_ui.api.keys import KeyOwner
-from pixora_ui.engine.registry import ToolError
+from pixora_ui.engine.tools.registry import ToolError
 from pixora_ui.services import jobs
 from pixora_ui.services.jobs import JobNotFound, JobView
 

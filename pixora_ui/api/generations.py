@@ -20,7 +20,7 @@ from pixora_ui.api.auth import api_owner
 from pixora_ui.api.edits import WAIT_MAX_S, json_only
 from pixora_ui.api.errors import NO_STORE, ApiError
 from pixora_ui.api.keys import KeyOwner
-from pixora_ui.engine.create_options import MAX_COUNT
+from pixora_ui.engine.tools.create_options import MAX_COUNT
 from pixora_ui.services import create, jobs
 from pixora_ui.services.jobs import JobView
 

@@ -84,7 +84,7 @@ async def read_upload(request: Request) -> tuple[bytes, str]:
 
 
 async def upload_for(owner_id: int, data: bytes, name: str) -> AssetView:
-    from pixora_ui.engine.imageio import ImageInputError
+    from pixora_ui.engine.ops.imageio import ImageInputError
 
     try:
         async with session_scope() as session:
@@ -174,7 +174,7 @@ async def photo_versions(photo_id: str, owner: Owner) -> schemas.VersionList:
 
 
 def _convert(data: bytes, fmt: Literal["png", "jpeg", "webp"], quality: int) -> bytes:
-    from pixora_ui.engine import imageio
+    from pixora_ui.engine.ops import imageio
 
     return imageio.encode(asset_encoding.decode_stored(data), fmt, quality)  # JPEG: transparency on white
 

@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from pixora_ui.engine.registry import ImageArray
+from pixora_ui.engine.tools.registry import ImageArray
 from pixora_ui.errors import PixoraError
 from pixora_ui.settings import get_settings
 
@@ -173,8 +173,8 @@ def _margin_box(box: tuple[int, int, int, int], margin: tuple[float, str], w: in
 
 def render(cutout: ImageArray, opts: Options) -> Output:
     """The tool's RGBA cut-out as remove.bg would answer it (blocking: run it in a thread)."""
-    from pixora_ui.engine import imageio
-    from pixora_ui.engine.tools_cutout import subject_box
+    from pixora_ui.engine.ops import imageio
+    from pixora_ui.engine.tools.cutout import subject_box
 
     rgba = cutout if cutout.shape[2] == 4 else np.dstack([cutout, np.full(cutout.shape[:2], 255, np.uint8)])
     h, w = rgba.shape[:2]

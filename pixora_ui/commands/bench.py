@@ -1,7 +1,7 @@
 """`main.py bench [OPTIONS]`: benchmark the local tools (options: `main.py bench --help`).
 
 `main.py bench --quality [--tiny] [--sheets DIR]` measures output quality instead of speed
-(`engine/bench_quality.py`).
+(`pixora_ui/bench/quality.py`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     rest = list(args.rest)
     if "--quality" in rest:
-        from pixora_ui.engine.bench_quality import main as quality_main
+        from pixora_ui.bench.quality import main as quality_main
 
         rest.remove("--quality")
         quality: int = quality_main(rest)
         return quality
-    from pixora_ui.bench import main as bench_main
+    from pixora_ui.bench.runner import main as bench_main
 
     exit_code: int = bench_main(list(args.rest))
     return exit_code

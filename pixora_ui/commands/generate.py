@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pixora_ui.engine.create_options import ASPECTS, MAX_COUNT
+from pixora_ui.engine.tools.create_options import ASPECTS, MAX_COUNT
 
 if TYPE_CHECKING:
-    from pixora_ui.engine.registry import ImageArray
+    from pixora_ui.engine.tools.registry import ImageArray
     from pixora_ui.settings import Settings
 
 HELP = "create pictures from a description (needs Gemini or ImageKit)"
@@ -39,8 +39,8 @@ def _targets(output: Path, prompt: str, count: int) -> list[tuple[Path, str]]:
 async def _generate(prompt: str, aspect: str, provider_name: str | None) -> ImageArray:
     import numpy as np
 
-    from pixora_ui.engine.registry import never_cancelled, no_progress
-    from pixora_ui.engine.tools_create import GENERATE_TOOL
+    from pixora_ui.engine.tools.create import GENERATE_TOOL
+    from pixora_ui.engine.tools.registry import never_cancelled, no_progress
     from pixora_ui.providers import router
     from pixora_ui.providers.base import ProviderRequest
 
@@ -59,8 +59,8 @@ async def _generate(prompt: str, aspect: str, provider_name: str | None) -> Imag
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from pixora_ui.engine import imageio
-    from pixora_ui.engine.registry import ToolError
+    from pixora_ui.engine.ops import imageio
+    from pixora_ui.engine.tools.registry import ToolError
 
     prompt = " ".join(str(args.prompt).split())
     if not prompt:

@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.models_command == "list":
         return _list(settings)
-    from pixora_ui.engine.installer import install_inpaint_file, install_models
+    from pixora_ui.engine.models.installer import install_inpaint_file, install_models
 
     wants_inpaint = "inpaint" in args.names
     if wants_inpaint != (args.file is not None) or (wants_inpaint and len(args.names) > 1):
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _list(settings: Settings) -> int:
-    from pixora_ui.engine.models import model_statuses
+    from pixora_ui.engine.models.weights import model_statuses
 
     print(f"{'name':<22} {'size':>9}  {'status':<13} {'license':<16} used by")
     for status in model_statuses(settings.models_dir):
@@ -57,7 +57,7 @@ def _list(settings: Settings) -> int:
 
 def _list_inpaint(settings: Settings) -> None:
     """The inpainting model an operator may bring (LaMa or MI-GAN, `install inpaint --file`)."""
-    from pixora_ui.engine import learned_inpaint
+    from pixora_ui.engine.models import learned_inpaint
 
     record = learned_inpaint.read_record(settings.models_dir)
     path = settings.models_dir / learned_inpaint.MODEL_FILENAME

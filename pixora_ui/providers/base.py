@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from pixora_ui.engine.registry import Cancelled, ImageArray, Progress, ToolResult
+from pixora_ui.engine.tools.registry import Cancelled, ImageArray, Progress, ToolResult
 
 
 @dataclass(kw_only=True, slots=True)

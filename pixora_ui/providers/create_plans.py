@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from pixora_ui.engine.create_options import ASPECTS
-from pixora_ui.engine.registry import ImageArray, ToolError
-from pixora_ui.engine.tools_style import restyle_instruction
+from pixora_ui.engine.tools.create_options import ASPECTS
+from pixora_ui.engine.tools.registry import ImageArray, ToolError
+from pixora_ui.engine.tools.style import restyle_instruction
 from pixora_ui.providers.base import ProviderRequest
 from pixora_ui.providers.imaging import encode_png, prompt_of, source_for_upload
 

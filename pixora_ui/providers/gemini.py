@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from pixora_ui.engine.registry import ImageArray, ToolCancelled, ToolError, ToolResult
+from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.imaging import (
     decode_image,
@@ -333,7 +333,7 @@ def _described_background(params: dict[str, Any]) -> str:
 
 def _mask_to_binary(mask: ImageArray, width: int, height: int) -> np.ndarray:
     """A boolean mask (True = erase) at the photo's size, read exactly as the local magic erase reads it."""
-    from pixora_ui.engine.inpaint import mask_from_array
+    from pixora_ui.engine.ops.inpaint import mask_from_array
 
     result: np.ndarray = mask_from_array(mask, height, width)
     return result

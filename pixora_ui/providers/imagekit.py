@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from pixora_ui.engine.registry import ImageArray, ToolCancelled, ToolError, ToolResult
+from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.imaging import Canvas, decode_image, expand_canvas, prompt_of, source_for_upload
 from pixora_ui.settings import Settings
@@ -139,7 +139,7 @@ def _int(params: dict[str, Any], *names: str) -> int:
 def _crop_size(width: int, height: int, params: dict[str, Any]) -> tuple[int, int]:
     """Output size of a smart crop, as the local tool computes it: an exact width and height, else the
     largest box of exactly the asked ratio."""
-    from pixora_ui.engine.tools_crop import crop_size
+    from pixora_ui.engine.tools.crop import crop_size
 
     w, h = _int(params, "width"), _int(params, "height")
     if (w > 0) != (h > 0):
@@ -195,7 +195,7 @@ def chain_for(tool: str, params: dict[str, Any], width: int, height: int, *, has
             finish=_fit_back(width, height),
         )
     if tool == "style":
-        from pixora_ui.engine.tools_style import restyle_instruction
+        from pixora_ui.engine.tools.style import restyle_instruction
 
         text = prompt_of(params)
         if params.get("reference") is not None or not text:

@@ -13,9 +13,9 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
-from pixora_ui.engine.create_options import ASPECTS
-from pixora_ui.engine.registry import ToolError, ToolResult
-from pixora_ui.engine.tools_create import aspect_size
+from pixora_ui.engine.tools.create import aspect_size
+from pixora_ui.engine.tools.create_options import ASPECTS
+from pixora_ui.engine.tools.registry import ToolError, ToolResult
 from pixora_ui.providers.base import ProviderRequest
 from pixora_ui.providers.imaging import decode_image, prompt_of
 from pixora_ui.storage.imagekit import sync_client, user_folder

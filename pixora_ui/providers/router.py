@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from pixora_ui.engine.registry import NeedsGenerativeProvider, ToolResult, ToolUnavailable
+from pixora_ui.engine.tools.registry import NeedsGenerativeProvider, ToolResult, ToolUnavailable
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.settings import Settings, get_settings
 
@@ -73,9 +73,9 @@ def _parse_preference(raw: str) -> dict[str, tuple[str, ...]]:
 def needs_generative(tool: str, params: Mapping[str, Any] | None) -> bool:
     """Whether this request needs a generative model, as the tool declares it (pure and fast: safe at
     submit time). Unknown tools need none."""
-    from pixora_ui.engine import tools
+    from pixora_ui.engine.tools import catalog
 
-    registry = tools.get_registry()
+    registry = catalog.get_registry()
     return tool in registry and registry.get(tool).needs_generative(params)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from pixora_ui.settings import get_settings
 
 if TYPE_CHECKING:
-    from pixora_ui.engine.imageio import ImageArray
+    from pixora_ui.engine.ops.imageio import ImageArray
 
 StoredFormat = Literal["png", "jpeg", "webp"]
 PREVIEW_SIDE = 512
@@ -44,7 +44,7 @@ class EncodedImage:
 
 
 def encode_for_storage(pixels: ImageArray, fmt: StoredFormat, quality: int) -> EncodedImage:
-    from pixora_ui.engine import imageio
+    from pixora_ui.engine.ops import imageio
 
     data = imageio.encode(pixels, fmt, quality)
     preview = imageio.make_preview(pixels, max_side=PREVIEW_SIDE)
@@ -62,7 +62,7 @@ def encode_for_storage(pixels: ImageArray, fmt: StoredFormat, quality: int) -> E
 
 def normalise_upload(data: bytes) -> EncodedImage:
     """Decode an upload within the upload limits (imageio.ImageInputError otherwise) and re-encode it."""
-    from pixora_ui.engine import imageio
+    from pixora_ui.engine.ops import imageio
 
     settings = get_settings()
     decoded = imageio.decode(data, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
@@ -95,7 +95,7 @@ def encode_mask(data: bytes | ImageArray, *, width: int, height: int) -> Encoded
     import cv2
 
     if isinstance(data, (bytes, bytearray)):
-        from pixora_ui.engine import imageio
+        from pixora_ui.engine.ops import imageio
 
         settings = get_settings()
         array = imageio.decode(bytes(data), max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels).pixels
@@ -117,7 +117,7 @@ def encode_mask(data: bytes | ImageArray, *, width: int, height: int) -> Encoded
 
 def decode_stored(data: bytes) -> ImageArray:
     """Decode a stored file."""
-    from pixora_ui.engine import imageio
+    from pixora_ui.engine.ops import imageio
 
     settings = get_settings()
     # Stored files were validated on the way in; results (upscales) may exceed the upload limits.

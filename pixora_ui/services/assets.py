@@ -56,7 +56,7 @@ from pixora_ui.settings import get_settings
 from pixora_ui.storage.factory import get_storage
 
 if TYPE_CHECKING:
-    from pixora_ui.engine.imageio import ImageArray
+    from pixora_ui.engine.ops.imageio import ImageArray
 
 UNDO_WINDOW = timedelta(minutes=10)
 MASK_TOOL = "mask"  # masks for magic erase: kept with the photo, never listed as versions
@@ -178,7 +178,7 @@ async def upload(session: AsyncSession, *, owner_id: int, data: bytes, filename:
     settings = get_settings()
     if len(data) > settings.max_upload_bytes:
         # Checked before decoding so an oversized body costs no CPU.
-        from pixora_ui.engine.imageio import ImageInputError
+        from pixora_ui.engine.ops.imageio import ImageInputError
 
         size_mb = len(data) / (1024 * 1024)
         raise ImageInputError(
@@ -261,7 +261,7 @@ async def store_created(
 ) -> AssetView:
     """A picture made from nothing (text-to-image) as a new original photo, named "Created from: <prompt>".
     No quota check, like any paid result."""
-    from pixora_ui.engine.tools_create import photo_name
+    from pixora_ui.engine.tools.create import photo_name
 
     name = photo_name(str(params.get("prompt") or ""))
     return await _insert_asset(session, owner_id=owner_id, encoded=encoded, name=name, tool=tool)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from db.session import session_scope
-from pixora_ui.engine.registry import ToolError
+from pixora_ui.engine.tools.registry import ToolError
 from pixora_ui.services import batch_zip, batches, jobs, media
 from pixora_ui.services.assets import AssetError
 from pixora_ui.services.batch_zip import ZipFormat

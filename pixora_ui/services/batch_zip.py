@@ -133,14 +133,14 @@ def _converted(data: bytes, mime: str, fmt: ZipFormat, quality: int) -> bytes:
     """The file in the chosen format (blocking: runs in a worker thread)."""
     if fmt == "original" or _MIME[fmt] == mime:
         return data
-    from pixora_ui.engine import imageio
+    from pixora_ui.engine.ops import imageio
 
     target: Literal["png", "jpeg", "webp"] = fmt
     return imageio.encode(asset_encoding.decode_stored(data), target, quality)  # JPEG: transparency on white
 
 
 def _add(archive: zipfile.ZipFile, entry: ZipEntry, data: bytes, fmt: ZipFormat, quality: int) -> None:
-    from pixora_ui.engine.imageio import ImageInputError
+    from pixora_ui.engine.ops.imageio import ImageInputError
 
     name = entry.name
     try:

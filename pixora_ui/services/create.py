@@ -35,7 +35,7 @@ GENERATE_TOOL = "generate"
 
 def creation_prompt(text: str) -> str | None:
     """The description when a sentence asks for a new picture ("create an image of …"), else None."""
-    from pixora_ui.engine.interpret import interpret
+    from pixora_ui.engine.tools.interpret import interpret
 
     return interpret(text).create or None
 
@@ -62,8 +62,8 @@ async def submit_generation(
     the reason otherwise. With fewer edits left than pictures asked, the pictures that fit are queued.
     """
     from db.session import session_scope
-    from pixora_ui.engine.create_options import MAX_COUNT
-    from pixora_ui.engine.registry import ToolError
+    from pixora_ui.engine.tools.create_options import MAX_COUNT
+    from pixora_ui.engine.tools.registry import ToolError
     from pixora_ui.services import assets, jobs
     from pixora_ui.services.studio import LimitReachedError, StudioError
     from pixora_ui.services.usage import LimitReached

@@ -34,8 +34,8 @@ from sqlalchemy import select, update
 
 from db.models import JOB_CANCELLED, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_SUCCEEDED, Asset, Job, utcnow
 from db.session import session_scope
-from pixora_ui.engine.imageio import ImageInputError
-from pixora_ui.engine.registry import ImageArray, ToolCancelled, ToolError, ToolResult
+from pixora_ui.engine.ops.imageio import ImageInputError
+from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.local import in_background
 from pixora_ui.services import asset_encoding, asset_files, assets, jobs

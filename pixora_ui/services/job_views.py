@@ -29,7 +29,7 @@ from db.models import (
     Job,
     as_utc,
 )
-from pixora_ui.engine.registry import Tool, ToolRegistry
+from pixora_ui.engine.tools.registry import Tool, ToolRegistry
 from pixora_ui.errors import NotFound, PixoraError
 
 _DATETIME_FIELDS = ("created_at", "started_at", "finished_at")
@@ -129,9 +129,9 @@ def result_fields(asset: Any) -> dict[str, Any]:
 
 def registry() -> ToolRegistry:
     """The tool registry (looked up on each call so tests can swap `engine.tools.get_registry`)."""
-    from pixora_ui.engine import tools
+    from pixora_ui.engine.tools import catalog
 
-    return tools.get_registry()
+    return catalog.get_registry()
 
 
 def _tool_or_none(name: str) -> Tool | None:

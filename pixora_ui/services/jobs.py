@@ -61,7 +61,7 @@ from db.models import (
     utcnow,
 )
 from db.session import on_commit
-from pixora_ui.engine.registry import ParamError, Tool, ToolError
+from pixora_ui.engine.tools.registry import ParamError, Tool, ToolError
 from pixora_ui.services import job_events, job_queue, usage
 from pixora_ui.services.assets import AssetNotFound
 from pixora_ui.services.job_views import (

@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any, Literal
 
 from db.session import session_scope
-from pixora_ui.engine import tools as engine_tools
-from pixora_ui.engine.masks import Stroke, mask_png
-from pixora_ui.engine.registry import GROUP_LABELS, Param, Tool
+from pixora_ui.engine.ops.masks import Stroke, mask_png
+from pixora_ui.engine.tools import catalog as engine_tools
+from pixora_ui.engine.tools.registry import GROUP_LABELS, Param, Tool
 from pixora_ui.errors import EmailNotVerified, LimitReached, PixoraError
 from pixora_ui.services import assets, media
 from pixora_ui.services.assets import AssetView
@@ -374,7 +374,7 @@ PROMPT_TOOL = "prompt"
 
 def preview_prompt(text: str) -> PromptPreview:
     """Plan a plain-language edit (pure Python, a few milliseconds) and say who will run it."""
-    from pixora_ui.engine.interpret import interpret
+    from pixora_ui.engine.tools.interpret import interpret
 
     plan = interpret(text)
     if plan.create:

@@ -182,7 +182,7 @@ def effect_key(photo_id: str, effects: tuple[AiEffect, ...]) -> str:
 async def _run_effects(view: AssetView, plan: Plan) -> AssetView:
     from db.models import JOB_SUCCEEDED
     from db.session import session_scope
-    from pixora_ui.engine.registry import ToolError, ToolUnavailable
+    from pixora_ui.engine.tools.registry import ToolError, ToolUnavailable
     from pixora_ui.services import jobs
     from pixora_ui.services.usage import LimitReached
 

@@ -17,8 +17,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from pixora_ui.engine import imageio
-from pixora_ui.engine.imageio import ImageArray
+from pixora_ui.engine.ops import imageio
+from pixora_ui.engine.ops.imageio import ImageArray
 from pixora_ui.transform.syntax import Plan, Step
 
 Encoding = Literal["jpeg", "png", "webp"]
@@ -141,15 +141,16 @@ def _box(pixels: ImageArray, focus: str | None, box_w: int, box_h: int) -> tuple
     """Where a box_w x box_h window starts inside the image for the focus (auto and face look)."""
     h, w = pixels.shape[:2]
     if focus in {"auto", "face"} and (box_w < w or box_h < h):
-        from pixora_ui.engine import faces, tools_crop
+        from pixora_ui.engine.models import faces
+        from pixora_ui.engine.tools import crop
 
         rgb = np.ascontiguousarray(pixels[:, :, :3])
         if focus == "face" and faces.availability()[0]:
             found = faces.detect_faces(rgb)
             if found:
-                x, y, _bw, _bh = tools_crop.face_box(rgb, found, box_w, box_h)
+                x, y, _bw, _bh = crop.face_box(rgb, found, box_w, box_h)
                 return x, y
-        x, y, _bw, _bh = tools_crop.subject_box(rgb, box_w, box_h)
+        x, y, _bw, _bh = crop.subject_box(rgb, box_w, box_h)
         return x, y
     return _anchor(focus, w - box_w, h - box_h)
 

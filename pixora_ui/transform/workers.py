@@ -133,7 +133,7 @@ class Pool:
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The worker's loop: requests in, rendered images (or the reason it failed) out."""
-    from pixora_ui.engine.imageio import ImageInputError
+    from pixora_ui.engine.ops.imageio import ImageInputError
 
     while True:
         try:

@@ -32,7 +32,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
 from db.session import session_scope
-from pixora_ui.engine.registry import ToolError
+from pixora_ui.engine.tools.registry import ToolError
 from pixora_ui.errors import PixoraError
 from pixora_ui.services import assets, jobs, usage
 from pixora_ui.services.assets import AssetNotFound, QuotaExceeded
@@ -230,7 +230,7 @@ def _decode_base64_image(raw: str) -> bytes | None:
 
 
 async def api_mask(request: Request, asset_id: str) -> Response:
-    from pixora_ui.engine.imageio import ImageInputError
+    from pixora_ui.engine.ops.imageio import ImageInputError
 
     user = await _user(request)
     if user is None:
@@ -285,7 +285,7 @@ def photo_name(prompt: str) -> str:
 
 
 async def api_gemini_edit(request: Request) -> Response:
-    from pixora_ui.engine.imageio import ImageInputError
+    from pixora_ui.engine.ops.imageio import ImageInputError
 
     user = await _user(request)
     if user is None:

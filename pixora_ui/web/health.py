@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from db.session import get_engine
 from pixora_ui import __version__
-from pixora_ui.engine.warmup import warm_up_state
+from pixora_ui.engine.models.warmup import warm_up_state
 from pixora_ui.settings import get_settings
 
 
@@ -39,7 +39,7 @@ def _storage_status() -> dict[str, Any]:
 
 
 def _model_status() -> dict[str, Any]:
-    from pixora_ui.engine.models import model_statuses
+    from pixora_ui.engine.models.weights import model_statuses
 
     return {status.name: status.installed for status in model_statuses(get_settings().models_dir)}
 

@@ -199,7 +199,7 @@ async def _serve(request: Request, asset_id: str, variant: Literal["full", "prev
                 media.remember_bytes(key, data)
         return _bytes_response(request, data, media_type=media_type, headers=headers)
 
-    from pixora_ui.engine.imageio import ImageInputError
+    from pixora_ui.engine.ops.imageio import ImageInputError
     from pixora_ui.services import transforms
     from pixora_ui.transform.workers import RenderFailed
 

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from pixora_ui.engine.registry import ParamError, ToolError, ToolUnavailable
+from pixora_ui.engine.tools.registry import ParamError, ToolError, ToolUnavailable
 from pixora_ui.errors import PixoraError
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -25,7 +25,7 @@ def render(data: bytes, preset: str) -> bytes:
     import numpy as np
     from PIL import Image
 
-    from pixora_ui.engine.style import apply_style
+    from pixora_ui.engine.ops.style import apply_style
 
     with Image.open(io.BytesIO(data)) as opened:
         opened.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))
@@ -38,7 +38,7 @@ def render(data: bytes, preset: str) -> bytes:
 
 
 async def style_preview(request: Request, asset_id: str, preset: str) -> Response:
-    from pixora_ui.engine.style import PRESETS
+    from pixora_ui.engine.ops.style import PRESETS
     from pixora_ui.providers.local import in_background
 
     if len(asset_id) > 32 or preset not in PRESETS:

@@ -39,9 +39,9 @@ def install_registry_factory(spec: str) -> None:
     module_name, _, function_name = spec.partition(":")
     factory = getattr(importlib.import_module(module_name), function_name)
     registry = factory()
-    from pixora_ui.engine import tools
+    from pixora_ui.engine.tools import catalog
 
-    tools.get_registry = lambda: registry  # type: ignore[assignment]
+    catalog.get_registry = lambda: registry  # type: ignore[assignment]
 
 
 class _Worker:

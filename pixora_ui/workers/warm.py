@@ -14,7 +14,7 @@ log = logging.getLogger("pixora.workers")
 
 def _run_once(name: str) -> Callable[[], bool]:
     def warm() -> bool:
-        from pixora_ui.engine.warmup import warm_up_models
+        from pixora_ui.engine.models.warmup import warm_up_models
 
         return warm_up_models((name,)).get(name) == "ready"
 
@@ -23,7 +23,7 @@ def _run_once(name: str) -> Callable[[], bool]:
 
 def _upscaler(model: str) -> Callable[[], bool]:
     def load() -> bool:
-        from pixora_ui.engine import upscale
+        from pixora_ui.engine.models import upscale
 
         if not upscale.available(model)[0]:
             return False

@@ -18,8 +18,8 @@ from nicegui.testing import User
 
 from db.session import session_scope
 from pixora_ui.api import keys
-from pixora_ui.engine.registry import ImageArray, Tool, ToolRegistry, ToolResult
-from tests.jobs.conftest import build_test_registry, installed_registry
+from pixora_ui.engine.tools.registry import ImageArray, Tool, ToolRegistry, ToolResult
+from tests.services.conftest import build_test_registry, installed_registry
 
 
 def _fake_cutout(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
@@ -33,7 +33,7 @@ def _fake_cutout(image: ImageArray, params: dict[str, Any], progress: Any, cance
 
 def build_api_registry() -> ToolRegistry:
     """The jobs tests' tools plus a fast `remove-bg` with the real tool's parameters."""
-    from pixora_ui.engine.tools_cutout import REMOVE_BG
+    from pixora_ui.engine.tools.cutout import REMOVE_BG
 
     registry = build_test_registry()
     registry.add(

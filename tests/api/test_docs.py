@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from tests.api.conftest import new_key
-from tests.jobs.conftest import jpeg_bytes, make_pro
+from tests.services.conftest import jpeg_bytes, make_pro
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 _BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.MULTILINE | re.DOTALL)

@@ -11,8 +11,8 @@ import pytest
 from tests.api.conftest import bearer, new_key
 from tests.api.test_routes import assert_error
 from tests.fakes.gemini_fake import ASPECT_SIZES, GeminiFake
-from tests.jobs.conftest import make_user, usage_count
 from tests.providers.conftest import gemini  # noqa: F401  (the fixture)
+from tests.services.conftest import make_user, usage_count
 
 V1 = "/api/v1"
 

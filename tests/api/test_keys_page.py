@@ -11,8 +11,8 @@ from nicegui import ui
 from nicegui.testing import User
 
 from pixora_ui.api import keys
-from tests.accounts.conftest import RETRIES, make_user, sign_in
 from tests.api.conftest import bearer
+from tests.auth.conftest import RETRIES, make_user, sign_in
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.api.conftest import new_key
-from tests.jobs.conftest import jpeg_bytes, make_user
+from tests.services.conftest import jpeg_bytes, make_user
 
 pytestmark = pytest.mark.models
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from pixora_ui.settings import reset_settings
 from tests.api.conftest import new_key
-from tests.jobs.conftest import jpeg_bytes, make_pro, make_user, usage_count
+from tests.services.conftest import jpeg_bytes, make_pro, make_user, usage_count
 
 URL = "/api/v1.0/removebg"
 

@@ -18,7 +18,7 @@ from db.session import session_scope
 from pixora_ui.api import keys
 from pixora_ui.settings import reset_settings
 from tests.api.conftest import bearer, new_key
-from tests.jobs.conftest import jpeg_bytes, make_pro, make_user, usage_count
+from tests.services.conftest import jpeg_bytes, make_pro, make_user, usage_count
 
 V1 = "/api/v1"
 

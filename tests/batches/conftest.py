@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from db.session import session_scope
-from pixora_ui.engine.registry import ImageArray, Tool, ToolError, ToolRegistry, ToolResult
+from pixora_ui.engine.tools.registry import ImageArray, Tool, ToolError, ToolRegistry, ToolResult
 from pixora_ui.services import batches
 from pixora_ui.services.batches import BatchView
 from tests.api.conftest import build_api_registry
-from tests.jobs.conftest import installed_registry
+from tests.services.conftest import installed_registry
 
 SMALL_SIDE = 300  # photos narrower than this fail while the flaky tool is strict
 

@@ -11,10 +11,10 @@ import pytest
 from nicegui.testing import User
 from PIL import Image
 
-from pixora_ui.engine.registry import ToolRegistry
+from pixora_ui.engine.tools.registry import ToolRegistry
 from pixora_ui.services import jobs
 from tests.api.conftest import bearer, new_key, serving
-from tests.jobs.conftest import make_pro, make_user, upload_photo, usage_count
+from tests.services.conftest import make_pro, make_user, upload_photo, usage_count
 
 
 @pytest.fixture

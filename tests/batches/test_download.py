@@ -16,8 +16,8 @@ from pixora_ui.services import assets, batches
 from pixora_ui.services.batch_zip import ZipFormat, download_entries, download_url, stream_zip
 from pixora_ui.services.batches import BatchView
 from tests.batches.conftest import finished, submit
-from tests.jobs.conftest import make_user, png_bytes, upload_photo
-from tests.jobs.test_api import sign_in
+from tests.services.conftest import make_user, png_bytes, upload_photo
+from tests.services.test_api import sign_in
 
 pytestmark = pytest.mark.usefixtures("batch_registry")
 

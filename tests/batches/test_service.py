@@ -14,7 +14,7 @@ from db.session import session_scope
 from pixora_ui.services import batches, jobs
 from pixora_ui.services.batches import CreditsShort
 from tests.batches.conftest import Flaky, finished, get, submit
-from tests.jobs.conftest import jpeg_bytes, make_pro, make_user, upload_photo, usage_count
+from tests.services.conftest import jpeg_bytes, make_pro, make_user, upload_photo, usage_count
 
 pytestmark = pytest.mark.usefixtures("batch_registry")
 

@@ -11,8 +11,8 @@ from pixora_ui.services import batch_studio
 from pixora_ui.services.batches import BatchError, BatchNotFound, CreditsShort
 from pixora_ui.services.job_views import JobView
 from tests.batches.conftest import Flaky, finished
-from tests.jobs.conftest import jpeg_bytes, make_user, upload_photo, usage_count
-from tests.jobs.test_api import sign_in
+from tests.services.conftest import jpeg_bytes, make_user, upload_photo, usage_count
+from tests.services.test_api import sign_in
 
 pytestmark = pytest.mark.usefixtures("batch_registry")
 

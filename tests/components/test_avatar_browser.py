@@ -19,7 +19,7 @@ from sqlalchemy import update
 from db.models import User
 from db.session import dispose_engine, session_scope
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot, serve_app
-from tests.studio.conftest import PASSWORD, make_user
+from tests.pages.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from PIL import Image
 from db.models import PLAN_PRO
 from db.session import dispose_engine
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot, serve_app
-from tests.studio.conftest import PASSWORD, make_user
+from tests.pages.conftest import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
 

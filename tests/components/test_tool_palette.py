@@ -11,7 +11,7 @@ from nicegui.testing import User
 
 from pixora_ui.providers import router
 from pixora_ui.settings import reset_settings
-from tests.studio.conftest import make_user, sample_png, sign_in
+from tests.pages.conftest import make_user, sample_png, sign_in
 
 TOOL = "change-bg"
 

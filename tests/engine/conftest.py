@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from skimage import data
 
-from pixora_ui.engine.models import MODELS, is_installed
+from pixora_ui.engine.models.weights import MODELS, is_installed
+from pixora_ui.settings import get_settings
 from tests.conftest import MODELS_DIR
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
@@ -45,3 +46,14 @@ def no_models(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     empty = tmp_path_factory.mktemp("no-models")
     monkeypatch.setenv("MODELS_DIR", str(empty))
     reset_settings()
+
+
+def require_model(name: str) -> None:
+    if not is_installed(get_settings().models_dir, name):
+        pytest.skip(f"model {name} is not installed (main.py models install)")
+
+
+@pytest.fixture
+def face_crop() -> np.ndarray:
+    """A 48x48 crop of the astronaut's face (x4plus costs ~130 s per input megapixel here)."""
+    return np.ascontiguousarray(data.astronaut()[100:148, 180:228])

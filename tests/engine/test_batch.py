@@ -129,7 +129,7 @@ def test_models_load_in_a_thread_while_the_first_photo_is_decoded(
     import threading
 
     from pixora_ui import batch
-    from pixora_ui.engine.registry import Tool, ToolRegistry, ToolResult
+    from pixora_ui.engine.tools.registry import Tool, ToolRegistry, ToolResult
 
     decoding = threading.Event()
     loaded = threading.Event()
@@ -167,7 +167,7 @@ def test_a_failing_preload_leaves_the_error_to_the_run(
     photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from pixora_ui import batch
-    from pixora_ui.engine.registry import Tool, ToolError, ToolRegistry
+    from pixora_ui.engine.tools.registry import Tool, ToolError, ToolRegistry
 
     def preload(_params: dict[str, object]) -> None:
         raise RuntimeError("no model")

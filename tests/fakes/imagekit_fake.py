@@ -303,8 +303,8 @@ def _remove_background(image: Image.Image) -> Image.Image:
     """The local engine's remove-bg when its model is installed, else a border-colour key."""
     rgb = np.asarray(image.convert("RGB"))
     try:
-        from pixora_ui.engine.registry import never_cancelled, no_progress
-        from pixora_ui.engine.tools import get_registry
+        from pixora_ui.engine.tools.catalog import get_registry
+        from pixora_ui.engine.tools.registry import never_cancelled, no_progress
 
         registry = get_registry()
         if "remove-bg" in registry:

@@ -20,7 +20,8 @@ from nicegui.testing import User
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui.billing.service import payments_enabled
-from pixora_ui.engine.registry import (
+from pixora_ui.engine.tools.enhance import GENERATIVE_HINT
+from pixora_ui.engine.tools.registry import (
     NeedsGenerativeProvider,
     Tool,
     ToolError,
@@ -28,12 +29,11 @@ from pixora_ui.engine.registry import (
     ToolResult,
     ToolUnavailable,
 )
-from pixora_ui.engine.tools_enhance import GENERATIVE_HINT
 from pixora_ui.providers import gemini, router
 from pixora_ui.providers.base import ProviderRequest
 from pixora_ui.providers.local import LocalProvider
 from pixora_ui.settings import reset_settings
-from tests.studio.conftest import make_user, sample_png, sign_in
+from tests.pages.conftest import make_user, sample_png, sign_in
 
 JARGON = re.compile(
     r"\b[A-Z][A-Z0-9]*_[A-Z0-9_]{2,}\b"  # GEMINI_API_KEY, IMAGEKIT_PRIVATE_KEY
@@ -141,7 +141,7 @@ async def test_messages_a_job_can_end_with_have_no_operator_jargon(
     assert jargon_in(str(error))  # the engine speaks to operators (the command line shows this as is)
     registry = ToolRegistry()
     registry.add(_raises(error))
-    monkeypatch.setattr("pixora_ui.engine.tools.get_registry", lambda: registry)
+    monkeypatch.setattr("pixora_ui.engine.tools.catalog.get_registry", lambda: registry)
     image = np.zeros((8, 8, 3), np.uint8)
     request = ProviderRequest(
         tool="t",
@@ -160,9 +160,9 @@ async def test_messages_a_job_can_end_with_have_no_operator_jargon(
 def test_provider_reasons_and_service_errors_have_no_operator_jargon(no_models: None) -> None:
     reasons = [payments_enabled()[1]]
     local = LocalProvider()
-    from pixora_ui.engine import tools
+    from pixora_ui.engine.tools import catalog
 
-    for tool in tools.get_registry().all():
+    for tool in catalog.get_registry().all():
         reasons.append(local.availability(tool.name)[1])
     assert "Not installed on this server yet" in reasons  # the weights really are missing here
     reasons += [gemini._api_error_message(code, "API key not valid", "m") for code in (400, 401, 403, 404, 429, 500)]

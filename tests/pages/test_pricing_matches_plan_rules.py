@@ -10,10 +10,10 @@ import pytest
 from nicegui.testing import User as SimUser
 
 from db.models import PLAN_FREE, PLAN_PRO
-from pixora_ui.engine import tools
+from pixora_ui.engine.tools import catalog
 from pixora_ui.services.plans import limit_for
 from pixora_ui.settings import get_settings, reset_settings
-from tests.studio.conftest import make_user, sign_in
+from tests.pages.conftest import make_user, sign_in
 
 PRO_ONLY_CLAIMS = re.compile(r"4x|upscal|cut-out|cutout|edges|priority", re.IGNORECASE)
 
@@ -32,7 +32,7 @@ def _card_text(user: SimUser, marker: str) -> str:
 def test_the_rules_give_every_tool_to_every_plan() -> None:
     settings = get_settings()
     assert limit_for(PLAN_FREE, settings) == 5 and limit_for(PLAN_PRO, settings) is None
-    registry = tools.get_registry()
+    registry = catalog.get_registry()
     upscale, cutout = registry.get("upscale"), registry.get("remove-bg")
     assert upscale.charges(upscale.validate({"scale": "4"})) == upscale.charges(upscale.validate({"scale": "2"}))
     assert cutout.charges(cutout.validate({"mode": "pro"})) == cutout.charges(cutout.validate({"mode": "standard"}))

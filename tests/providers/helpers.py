@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from pixora_ui.engine.registry import never_cancelled, no_progress
+from pixora_ui.engine.tools.registry import never_cancelled, no_progress
 from pixora_ui.providers.base import ProviderRequest
 
 

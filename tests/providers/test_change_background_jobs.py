@@ -14,9 +14,9 @@ from pixora_ui.services import jobs
 from pixora_ui.services.jobs import JobView
 from tests.fakes.gemini_fake import GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
-from tests.jobs.conftest import jpeg_bytes, make_user, upload_photo, usage_count
 from tests.pages.test_no_operator_jargon import jargon_in
 from tests.providers.helpers import photo
+from tests.services.conftest import jpeg_bytes, make_user, upload_photo, usage_count
 
 DESCRIBED = {"background": "generative", "prompt": "a sunny beach"}
 

@@ -19,8 +19,8 @@ from pixora_ui.services.jobs import JobView
 from pixora_ui.services.studio import LimitReachedError, StudioError
 from tests.fakes.gemini_fake import ASPECT_SIZES, GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
-from tests.jobs.conftest import jpeg_bytes, make_user, upload_photo, usage_count
 from tests.providers.helpers import photo
+from tests.services.conftest import jpeg_bytes, make_user, upload_photo, usage_count
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ import base64
 import numpy as np
 import pytest
 
-from pixora_ui.engine.registry import ToolError
+from pixora_ui.engine.tools.registry import ToolError
 from pixora_ui.providers.gemini import GeminiProvider, create, image_from_text
 from pixora_ui.settings import get_settings
 from tests.fakes.gemini_fake import GeminiFake, _decode, b64decode_any, edit_image

@@ -15,8 +15,8 @@ from pixora_ui.settings import reset_settings
 from pixora_ui.storage import factory
 from pixora_ui.storage.imagekit import ImageKitStorage
 from tests.fakes.imagekit_fake import ImageKitFake
-from tests.jobs.conftest import jpeg_bytes, make_user
 from tests.providers.helpers import photo, png
+from tests.services.conftest import jpeg_bytes, make_user
 
 
 def _storage() -> ImageKitStorage:

@@ -10,19 +10,14 @@ import numpy as np
 import pytest
 
 from db.session import session_scope
-from pixora_ui.engine.registry import (
-    NeedsGenerativeProvider,
-    Param,
-    Tool,
-    ToolRegistry,
-    ToolResult,
-)
+from pixora_ui.engine.tools.registry import NeedsGenerativeProvider, Param, Tool, ToolRegistry, ToolResult
 from pixora_ui.providers import router
 from pixora_ui.services import assets, jobs
 from pixora_ui.services.jobs import JobView
 from tests.fakes.gemini_fake import GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
-from tests.jobs.conftest import (
+from tests.providers.helpers import photo
+from tests.services.conftest import (
     build_test_registry,
     installed_registry,
     jpeg_bytes,
@@ -30,7 +25,6 @@ from tests.jobs.conftest import (
     upload_photo,
     usage_count,
 )
-from tests.providers.helpers import photo
 
 
 def _local_needs_generation(image: Any, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:

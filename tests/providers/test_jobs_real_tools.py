@@ -15,8 +15,8 @@ from pixora_ui.services import assets, jobs
 from pixora_ui.services.jobs import JobView
 from tests.fakes.gemini_fake import GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
-from tests.jobs.conftest import jpeg_bytes, make_user, upload_photo, usage_count
 from tests.providers.helpers import photo, png
+from tests.services.conftest import jpeg_bytes, make_user, upload_photo, usage_count
 
 
 @pytest.fixture

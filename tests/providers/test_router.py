@@ -8,13 +8,8 @@ from typing import Any
 
 import pytest
 
-from pixora_ui.engine import tools
-from pixora_ui.engine.registry import (
-    NeedsGenerativeProvider,
-    ToolRegistry,
-    ToolResult,
-    ToolUnavailable,
-)
+from pixora_ui.engine.tools import catalog
+from pixora_ui.engine.tools.registry import NeedsGenerativeProvider, ToolRegistry, ToolResult, ToolUnavailable
 from pixora_ui.providers import router
 from pixora_ui.settings import reset_settings
 from tests.fakes.gemini_fake import GeminiFake
@@ -34,12 +29,12 @@ def _same(image: Any, params: dict[str, Any], progress: Any, cancelled: Any) -> 
 def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
     """The real tools' declarations (which requests need a generative model), with runs that need no
     model weights."""
-    real = tools.get_registry()
+    real = catalog.get_registry()
     registry = ToolRegistry()
     for name in ("remove-bg", "upscale", "retouch", "smart-crop", "erase", "expand", "change-bg"):
         registry.add(dataclasses.replace(real.get(name), run=_same, availability=lambda: (True, "")))
     registry.add(dataclasses.replace(real.get("prompt"), run=_needs_generation))
-    monkeypatch.setattr("pixora_ui.engine.tools.get_registry", lambda: registry)
+    monkeypatch.setattr("pixora_ui.engine.tools.catalog.get_registry", lambda: registry)
     router.reset_providers()
     yield registry
     router.reset_providers()

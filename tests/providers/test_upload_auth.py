@@ -14,8 +14,8 @@ from db.session import session_scope
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
 from tests.fakes import imagekit_fake
 from tests.fakes.imagekit_fake import ImageKitFake
-from tests.jobs.conftest import make_user
 from tests.providers.helpers import photo, png
+from tests.services.conftest import make_user
 
 
 async def _sign_in(user: User) -> int:

@@ -11,7 +11,7 @@ from db.models import JOB_SUCCEEDED, Job
 from db.session import session_scope
 from pixora_ui.services import assets, studio
 from pixora_ui.services.version_labels import MAX_LABEL, version_label, version_time
-from tests.studio.conftest import make_user, sample_png
+from tests.pages.conftest import make_user, sample_png
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from db.models import Job
 from db.session import session_scope
 from pixora_ui.transform import signing
-from tests.jobs.conftest import make_user, usage_count
+from tests.services.conftest import make_user, usage_count
 from tests.transform.conftest import App, photo_jpeg, size_of, upload, wait_until
 
 

@@ -13,7 +13,7 @@ from imagekitio import ImageKit
 from PIL import Image
 
 from pixora_ui.transform import signing
-from tests.jobs.conftest import make_user
+from tests.services.conftest import make_user
 from tests.transform.conftest import App, photo_jpeg, size_of, upload, wait_until
 
 # (transformation, expected width x height) for a 1200 x 800 JPEG.

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pixora_ui.engine.registry import ToolRegistry
+from pixora_ui.engine.tools.registry import ToolRegistry
 from pixora_ui.settings import reset_settings
 from pixora_ui.workers.pool import WorkerPool
-from tests.jobs.conftest import installed_registry
+from tests.services.conftest import installed_registry
 from tests.workers.tools import build_registry
 
 

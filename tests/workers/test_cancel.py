@@ -16,8 +16,8 @@ from skimage import data
 from db.session import session_scope
 from pixora_ui.services import jobs, studio
 from pixora_ui.settings import reset_settings
-from tests.engine2.conftest import require_model
-from tests.jobs.conftest import make_pro, upload_photo
+from tests.engine.conftest import require_model
+from tests.services.conftest import make_pro, upload_photo
 from tests.workers.conftest import ready_pool
 
 pytestmark = pytest.mark.models

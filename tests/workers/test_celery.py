@@ -23,7 +23,7 @@ from pixora_ui.services import jobs
 from pixora_ui.services.job_views import JobView
 from pixora_ui.settings import reset_settings
 from pixora_ui.workers import runner
-from tests.jobs.conftest import make_user, upload_photo, usage_count
+from tests.services.conftest import make_user, upload_photo, usage_count
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("PIXORA_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")

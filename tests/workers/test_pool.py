@@ -9,7 +9,7 @@ import pytest
 from nicegui.testing import User
 
 from pixora_ui.services import jobs, studio
-from tests.jobs.conftest import make_user, upload_photo, usage_count
+from tests.services.conftest import make_user, upload_photo, usage_count
 from tests.workers.conftest import ready_pool
 
 pytestmark = pytest.mark.usefixtures("engine_workers", "worker_tools")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pixora_ui.engine.registry import ImageArray, Tool, ToolRegistry, ToolResult
-from tests.jobs.conftest import build_test_registry
+from pixora_ui.engine.tools.registry import ImageArray, Tool, ToolRegistry, ToolResult
+from tests.services.conftest import build_test_registry
 
 
 def _abort(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:

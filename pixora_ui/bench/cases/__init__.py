@@ -1,0 +1,1 @@
+"""Benchmark cases: each module exposes `bench_cases() -> list[BenchCase]`."""
