@@ -5,14 +5,13 @@ file out. Each (case, size) runs in a fresh process, so the peak memory (max RSS
 case alone with its models loaded; one warm-up run first (model load, JIT), then the median of
 `--repeats` runs (at least 3).
 
-Cases come from the modules in BENCH_CASE_MODULES; each exposes `bench_cases() -> list[BenchCase]`.
-To add cases, write such a module and append its name here.
+Cases come from the modules of `pixora_ui.bench.cases`; each exposes `bench_cases() -> list[BenchCase]`.
+To add cases, write such a module and list it in `all_cases`.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -28,13 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-BENCH_CASE_MODULES: list[str] = [
-    "pixora_ui.bench.cases.cutout_basic",
-    "pixora_ui.bench.cases.enhance",
-    "pixora_ui.bench.cases.style",
-    "pixora_ui.bench.cases.cold_start",
-]
 
 SIZES: dict[str, tuple[int, int]] = {"1 MP": (1155, 866), "12 MP": (4000, 3000)}
 
@@ -115,11 +107,15 @@ def tool_case(
 
 
 def all_cases() -> list[tuple[str, BenchCase]]:
-    cases: list[tuple[str, BenchCase]] = []
-    for module_name in BENCH_CASE_MODULES:
-        module = importlib.import_module(module_name)
-        cases.extend((module_name, case) for case in module.bench_cases())
-    return cases
+    """Every case with the name of its module, in table order (`--module` picks cases by that name)."""
+    # Imported here: each case module builds on BenchCase and tool_case from this one.
+    from pixora_ui.bench.cases import cold_start, cutout_basic, enhance, style
+
+    return [
+        (module.__name__, case)
+        for module in (cutout_basic, enhance, style, cold_start)
+        for case in module.bench_cases()
+    ]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -136,8 +132,7 @@ class Measurement:
 
 def _measure(module_name: str, label: str, size: str, repeats: int, photo: str) -> Measurement:
     """Runs in a fresh process: set-up, one warm-up, then `repeats` timed runs."""
-    module = importlib.import_module(module_name)
-    case = next(c for c in module.bench_cases() if c.label == label)
+    case = next(c for name, c in all_cases() if name == module_name and c.label == label)
     data = bench_photo(size, photo)
     try:
         if case.prepare is not None:
@@ -202,7 +197,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per case (at least 3; default 3)")
     parser.add_argument("--only", action="append", default=[], help="only cases whose label contains this")
     parser.add_argument(
-        "--module", action="append", default=[], help="only cases from modules whose name contains this (e.g. part1)"
+        "--module", action="append", default=[], help="only cases from modules whose name contains this (e.g. enhance)"
     )
     parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated sizes (default: 1 MP,12 MP)")
     parser.add_argument("--photo", default="astronaut", help="scikit-image sample photo (default: astronaut)")

@@ -1,4 +1,4 @@
-"""Benchmark cases for the engine's part 1: cut-out, background, smart crop, basic edits, and rembg.
+"""Benchmark cases for cut-out, change background, smart crop and the basic edits, with rembg beside them.
 
 rembg runs the very same ISNet weights (data/models/isnet-medium.onnx) through its `dis_custom`
 session, on the same input, encoding its PNG as it does by default: the peer a user would pick.

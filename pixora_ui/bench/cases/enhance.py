@@ -1,4 +1,4 @@
-"""Benchmark cases for the engine's part 2: upscale, retouch, denoise, erase, expand, plain-language edits.
+"""Benchmark cases for upscale, retouch, denoise, magic erase, expand canvas and plain-language edits.
 
 The upscale cases resize the bench photo to the size their target names (512x512, 192x192, 2048x2048)
 inside the timed run; that resize costs milliseconds against tens of seconds of inference.

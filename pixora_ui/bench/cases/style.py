@@ -1,4 +1,4 @@
-"""Benchmark cases for the local style filters (issue 19): each at 12 MP within 1.5 s."""
+"""Benchmark cases for the local style filters: each at 12 MP within 1.5 s."""
 
 from __future__ import annotations
 

@@ -1,31 +1,23 @@
-"""Builds the one tool registry from every tool module of the engine.
+"""Every tool of the engine in one registry, shared by the studio, the job runner, the CLI and the API.
 
-Tool modules expose `TOOLS: list[Tool]`; adding a module to `_TOOL_MODULES` is all it takes for
-the studio, the job runner, the CLI and the API to offer it.
+Each tool module exposes `TOOLS: list[Tool]`; a new module is imported and listed here. The order
+of the modules is the order the studio's palette shows the tools in.
 """
 
 from __future__ import annotations
 
-import importlib
 from functools import cache
 
 from pixora_ui.engine.tools.registry import ToolRegistry
 
-_TOOL_MODULES: tuple[str, ...] = (
-    "pixora_ui.engine.tools.cutout",
-    "pixora_ui.engine.tools.background",
-    "pixora_ui.engine.tools.crop",
-    "pixora_ui.engine.tools.basic",
-    "pixora_ui.engine.tools.enhance",
-    "pixora_ui.engine.tools.style",
-    "pixora_ui.engine.tools.create",
-)
-
 
 @cache
 def get_registry() -> ToolRegistry:
+    # Imported on first use, not with this module: the tools load numpy, OpenCV and the model
+    # runtimes, which the command line's help and the web server's start do without.
+    from pixora_ui.engine.tools import background, basic, create, crop, cutout, enhance, style
+
     registry = ToolRegistry()
-    for module_name in _TOOL_MODULES:
-        module = importlib.import_module(module_name)
+    for module in (cutout, background, crop, basic, enhance, style, create):
         registry.extend(module.TOOLS)
     return registry
