@@ -21,7 +21,6 @@ import ctypes.util
 import math
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -363,13 +362,6 @@ def lanczos(image: ImageArray, scale: int) -> ImageArray:
     """The classic resize the models are compared against."""
     resized = cv2.resize(image, (image.shape[1] * scale, image.shape[0] * scale), interpolation=cv2.INTER_LANCZOS4)
     return np.asarray(resized, dtype=np.uint8)
-
-
-def iter_tiles(height: int, width: int, model: str = "quality") -> Iterator[tuple[int, int, int, int]]:
-    """The tile cores a run would use (for the benchmark's overhead figure)."""
-    info = MODELS[model]
-    for t in _tiles(height, width, None, info.pad, info.tile_px):
-        yield t.py0, t.py1, t.px0, t.px1
 
 
 def reference_run(image: ImageArray, model: str = "quality", *, split_tail: bool = False) -> FloatArray:

@@ -385,10 +385,6 @@ def make_preview(pixels: ImageArray, max_side: int = 512) -> bytes:
     return out.getvalue()
 
 
-def to_pil(pixels: ImageArray) -> Image.Image:
-    return Image.fromarray(pixels, mode="RGBA" if pixels.shape[2] == 4 else "RGB")
-
-
 def exif_transpose(image: Image.Image) -> Image.Image:
     """Pillow's EXIF orientation, exposed for callers that already hold a PIL image."""
     return ImageOps.exif_transpose(image) or image
