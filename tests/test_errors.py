@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pixora_ui.billing.service import AlreadySubscribedError, BillingError
+from pixora_ui.billing.errors import AlreadySubscribedError, BillingError
 from pixora_ui.engine.ops.imageio import ImageInputError
 from pixora_ui.engine.tools.registry import ParamError, ToolError, ToolUnavailable
 from pixora_ui.errors import EmailNotVerified, LimitReached, PageNotice, PixoraError, page_notice

@@ -23,7 +23,8 @@ from pixora_ui import mail
 from pixora_ui.auth import devices, lockout, passwords, sessions, tickets, verify
 from pixora_ui.auth.errors import AccountError, EmailTaken, GoogleSignInError, InvalidCredentials, InvalidEmail
 from pixora_ui.auth.redirects import safe_next
-from pixora_ui.billing.service import BillingError, cancel_subscription_for_user
+from pixora_ui.billing.checkout import cancel_subscription_for_user
+from pixora_ui.billing.errors import BillingError
 from pixora_ui.services.assets import delete_all_assets
 from pixora_ui.services.plans import apply_plan
 from pixora_ui.settings import get_settings

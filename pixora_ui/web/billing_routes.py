@@ -19,17 +19,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from stripe import StripeError
 
 from pixora_ui.auth.current import current_user
+from pixora_ui.billing.checkout import create_portal_session, start_checkout
 from pixora_ui.billing.client import PaymentsNotConfiguredError
-from pixora_ui.billing.service import (
-    AlreadySubscribedError,
-    BillingError,
-    InvalidWebhookError,
-    MalformedEventError,
-    NoSubscriptionError,
-    create_portal_session,
-    handle_event,
-    start_checkout,
-)
+from pixora_ui.billing.errors import AlreadySubscribedError, BillingError, NoSubscriptionError
+from pixora_ui.billing.webhooks import InvalidWebhookError, MalformedEventError, handle_event
 from pixora_ui.web.csrf import check_origin
 from pixora_ui.web.responses import NO_STORE, BodyTooLarge, error_from, json_error, read_capped
 

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from db.models import PLAN_FREE, PLAN_PRO, Asset, StripeEvent
 from db.session import session_scope
-from pixora_ui.billing import service
-from pixora_ui.billing.service import InvalidWebhookError, billing_status_for, handle_event
+from pixora_ui.billing import webhooks
+from pixora_ui.billing.service import billing_status_for
+from pixora_ui.billing.webhooks import InvalidWebhookError, handle_event
 from pixora_ui.services.usage import LimitReached, get_usage, reserve_credit
 from tests.billing.conftest import load_user, make_user
 from tests.fakes.stripe_fake import FakeStripe
@@ -124,13 +125,13 @@ async def test_concurrent_duplicates_are_processed_once(
     # Hold every delivery until all four have passed the "seen before?" check: the race is then
     # decided by the unique event id alone, inside the transaction that applies the effect.
     barrier = asyncio.Barrier(4)
-    plan_event = service._plan_event
+    plan_event = webhooks._plan_event
 
     async def racing_plan_event(*args, **kwargs):  # type: ignore[no-untyped-def]
         await barrier.wait()
         return await plan_event(*args, **kwargs)
 
-    monkeypatch.setattr(service, "_plan_event", racing_plan_event)
+    monkeypatch.setattr(webhooks, "_plan_event", racing_plan_event)
     results = await asyncio.gather(*(handle_event(body.encode(), signature) for _ in range(4)))
     assert sorted(r.outcome for r in results) == ["duplicate", "duplicate", "duplicate", "processed"]
     assert await _events_stored() == 1

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from db.models import StripeEvent
 from db.session import session_scope
-from pixora_ui.billing.service import WEBHOOK_TOLERANCE_S
+from pixora_ui.billing.webhooks import WEBHOOK_TOLERANCE_S
 from tests.fakes.stripe_fake import FakeStripe
 
 URL = "/api/webhooks/stripe"
