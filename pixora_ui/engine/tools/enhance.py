@@ -13,7 +13,8 @@ from pixora_ui.engine.models import faces as face_detector
 from pixora_ui.engine.models import isnet, upscale
 from pixora_ui.engine.ops import expand as expand_mod
 from pixora_ui.engine.ops import inpaint, retouch
-from pixora_ui.engine.tools.interpret import Plan, PlanStep, interpret
+from pixora_ui.engine.tools.interpret import Plan, interpret
+from pixora_ui.engine.tools.interpret_clauses import PlanStep
 from pixora_ui.engine.tools.registry import (
     Box,
     Cancelled,
