@@ -3,6 +3,9 @@
 This is the only module that reads the environment. Every optional integration is
 switched on by its keys alone; a missing key turns the feature off visibly (see
 `Settings.features`), never half-on.
+
+One module on purpose: most of its length is the one flat list of `Settings` fields, meant to be
+read (and searched) in one place.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 The top-level functions open their own unit of work (`session_scope()`), so pages call them
 directly; bcrypt runs outside any database transaction, and a failed sign-in is recorded in a
 committed transaction before the error is raised.
+
+One module on purpose: it is the pages' facade for accounts, each function one unit of work over
+the small modules beside it (passwords, sessions, lockout, tickets, verify, devices).
 """
 
 from __future__ import annotations

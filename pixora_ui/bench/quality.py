@@ -16,6 +16,9 @@ Every input is generated here or ships with scikit-image, and every case has a k
 
 `--tiny` runs every case on small inputs (the test suite uses it to check the table's shape);
 `--sheets DIR` writes one before/after PNG per tool (docs/images/quality/, each at most 300 KB).
+
+One module on purpose: every case shares the metrics, the timing and the table, and each case is
+a short function best read beside the alternative it is measured against.
 """
 
 from __future__ import annotations

@@ -26,6 +26,10 @@ Public API (plain dataclasses out, never ORM objects):
     list_library(session, *, owner_id, limit=60, offset=0) -> list[LibraryItem]
     list_versions(session, *, owner_id, root_id) -> list[AssetView]
     storage_used(session, *, owner_id) -> int
+
+One module on purpose: an asset row's life (insert, read, rename, soft delete, undo, purge) shares
+the ownership and quota checks and the after-commit clean-up; files and encoding already live in
+`asset_files` and `asset_encoding`.
 """
 
 from __future__ import annotations

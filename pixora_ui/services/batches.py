@@ -35,6 +35,9 @@ an error raised inside that block rolls everything back, which is what makes a r
 
 The download (the results as one streamed ZIP, their file names, the studio's link) is in
 services.batch_zip; the studio's calls without sessions are in services.batch_studio.
+
+One module on purpose: quote, submit, cancel and retry share the credit check and the per-photo
+job keys; the views, the ZIP and the studio's use live in `batch_views`, `batch_zip`, `batch_studio`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,9 @@ Celery worker (`QUEUE_URL`), or inside the web process when ENGINE_WORKERS=0 (te
 - One deadline (JOB_TIMEOUT_S) covers reading the input, the tool, encoding and saving.
 - The result becomes a new asset whose parent is the input, stored in the same transaction that
   marks the job succeeded (credit kept). Failure, cancel or timeout: failed/cancelled, refunded.
+
+One module on purpose: claim, heartbeat, run, store and finish are the steps of one job's lease;
+splitting them would scatter the lease logic.
 """
 
 from __future__ import annotations

@@ -31,6 +31,9 @@ API (all take the caller's AsyncSession first; none commits - use `async with se
 
 JobView is plain data (never an ORM object): safe to keep in a page and to push to it.
 Errors carry messages that are safe to show to users.
+
+One module on purpose: submit, cancel, finish and lease recovery are the transitions of the job
+row and its credit, kept together so a credit is reserved once and kept or refunded once.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@
 - Cancel: the worker is told at once and stops at the tool's next check; a worker that still
   holds the job 1.4 s later is killed and replaced (the job ends cancelled at that moment), so a
   cancel never takes more than 2 s.
+
+One module on purpose: dispatch, the crash sentinel, the memory watchdog and cancel all read and
+change the same `WorkerState`s on the supervisor's one event loop.
 """
 
 from __future__ import annotations
