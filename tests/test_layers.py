@@ -36,6 +36,8 @@ ALLOWED: dict[str, set[str]] = {
         "pixora_ui.mail",  # team invitations; billing's payment-failed notice also sends through it
     },
     "pixora_ui.workers": {"db", "pixora_ui.engine", "pixora_ui.providers", "pixora_ui.storage", "pixora_ui.services"},
+    # Stripe sits above the services: it moves a user's plan through services.plans and teams.
+    "pixora_ui.billing": {"db", "pixora_ui.services", "pixora_ui.mail"},
 }
 NEVER = {
     "pixora_ui.engine": {"pixora_ui.services", "db", "pixora_ui.workers", "pixora_ui.web"},
