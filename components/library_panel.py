@@ -58,6 +58,12 @@ LONG_PRESS_JS = f"""<script>
   }}, true);
 }})();
 </script>"""
+# While selecting, a plain click shows its toggle at once, before the server's answer confirms it.
+CLICK_JS = """(e) => {
+  const row = e.currentTarget, list = row.closest('.pixora-library');
+  if (list && list.classList.contains('is-selecting') && !e.shiftKey) row.classList.toggle('is-selected');
+  emit({shiftKey: e.shiftKey, ctrlKey: e.ctrlKey, metaKey: e.metaKey});
+}"""
 SELECTION_CSS = """
 .pixora-photo { position: relative; -webkit-touch-callout: none; user-select: none; }
 .pixora-photo .pixora-check { display: none; position: absolute; left: 2px; top: 2px; width: 20px; height: 20px;
@@ -271,7 +277,7 @@ class LibraryPanel:
         with (
             ui.element("div")
             .classes(classes)
-            .on("click", lambda e, p=photo.id: self._clicked(p, e), ["shiftKey", "ctrlKey", "metaKey"])
+            .on("click", lambda e, p=photo.id: self._clicked(p, e), js_handler=CLICK_JS)
             .on("longpress", lambda p=photo.id: self._long_pressed(p))
             .props(f'data-photo="{photo.id}"')
             .mark(f"photo-{index}")

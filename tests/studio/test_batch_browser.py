@@ -73,6 +73,7 @@ class Studio:
     def __init__(self, page: Any, server: str, tmp_path: Path, *, phone: bool) -> None:
         self.page = page
         self.phone = phone
+        self.log = tmp_path / "server.log"
         from playwright.sync_api import expect
 
         self.expect = expect
@@ -115,13 +116,20 @@ class Studio:
         rows = self.page.locator(".pixora-photo .text-sm")
         return [rows.nth(i).inner_text() for i in range(rows.count())]
 
+    def row(self, name: str) -> Any:
+        return self.page.locator(".pixora-photo", has_text=name)
+
     def apply(self, tool: str) -> None:
         self.open_sheet("tools")
         if self.page.locator(tid("apply-" + tool)).is_hidden():
             self.page.locator(f"{tid('tool-' + tool)} .q-item").first.click()
         self.expect(self.page.locator(tid("apply-" + tool))).to_be_visible()
         self.page.click(tid("apply-" + tool))
-        self.expect(self.page.locator(tid("batch-confirm"))).to_be_visible()
+        try:
+            # The quote is one query, but the shared test machine is at times very slow.
+            self.expect(self.page.locator(tid("batch-confirm"))).to_be_visible(timeout=60_000)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\nserver log:\n{self.log.read_text(errors='replace')[-4000:]}") from None
 
     def wait_finished(self, summary: str) -> None:
         self.expect(self.page.locator(tid("batch-summary"))).to_contain_text(summary, timeout=180_000)
@@ -228,11 +236,9 @@ def test_free_user_with_fewer_credits_runs_the_first_photos(server: str, tmp_pat
             studio.wait_finished("2 photos edited")
             assert studio.statuses() == ["succeeded", "succeeded"]
             studio.credits("0 of 2 free edits left")
-            # The first two photos in the library's order got the edit; the third has no new version.
-            assert re.search(r"1 edit\b", page.locator(tid("photo-0")).inner_text())
-            assert re.search(r"1 edit\b", page.locator(tid("photo-1")).inner_text())
-            assert "edit" not in page.locator(tid("photo-2")).inner_text()
-            assert page.locator(tid("photo-2")).inner_text().startswith(names[2])
+            # The first two photos as the library showed them got the edit; the third has no new version.
+            edited = {name: re.search(r"\b1 edit\b", studio.row(name).inner_text()) is not None for name in names}
+            assert edited == {names[0]: True, names[1]: True, names[2]: False}
         browser.close()
 
 
