@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 
 from components import theme
 from components.batch_confirm import UPGRADE, BatchConfirm
@@ -103,6 +103,7 @@ class BatchPanel:
         self._timer = ui.timer(1 / UPDATES_PER_S, self._flush, active=False)
         ui.context.client.on_delete(self._stop_watching)
         library.on_selection(self._selection_changed)
+        background_tasks.create(self._resume(), name="batch panel resume")
 
     # ------------------------------------------------------------------ building
 
@@ -272,6 +273,12 @@ class BatchPanel:
         await self._on_usage()
 
     # ------------------------------------------------------------------ following a batch
+
+    async def _resume(self) -> None:
+        """A batch still under way when the page was reloaded (or opened in another tab) shows again."""
+        latest = await batch_studio.recent_batches(self._user_id, limit=1)
+        if latest and not latest[0].done and self.view is None and not self.card.is_deleted:
+            await self.follow(latest[0])
 
     async def follow(self, view: BatchView) -> None:
         """Show `view` and keep it current from job events."""

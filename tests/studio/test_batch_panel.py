@@ -138,6 +138,10 @@ async def test_a_stream_of_events_is_drawn_at_most_four_times_a_second(
         assert tile.props["data-status"] == "running"
         bar = tile.default_slot.children[-1]
         assert bar.style["width"] == "100%"  # the last event is the one on screen
+        # A reload while the batch runs shows it again, from the same events.
+        await user.open("/studio")
+        await user.should_see(marker="batch-item-1", retries=50)
+        await user.should_see("0 of 2 done")
     finally:
         release.set()
     await user.should_see("2 photos edited", retries=100)
