@@ -63,6 +63,16 @@ def _samples(tmp_path: Path) -> list[str]:
     return paths
 
 
+ON_TOP_JS = """(selector) => {
+  const button = document.querySelector(selector);
+  if (!button) return false;
+  button.scrollIntoView({block: 'center'});
+  const r = button.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+  return !!hit && button.contains(hit);
+}"""
+
+
 def tid(name: str) -> str:
     return f'[data-testid="{name}"]'
 
@@ -93,17 +103,22 @@ class Studio:
         expect(page.locator(tid("library"))).to_contain_text("chelsea.png")
         expect(page.locator(tid("library"))).to_contain_text("astronaut.png")
 
+    def press(self, selector: str) -> None:
+        """A tap on the phone (a touch screen, as people use it), a click on the desktop."""
+        target = self.page.locator(selector).first
+        target.tap() if self.phone else target.click()
+
     def open_sheet(self, which: str) -> None:
         panel = {"photos": "library-panel", "tools": "tools-panel"}[which]
         if self.phone and not self.page.locator(f"{tid(panel)}.is-open").count():
-            self.page.click(tid(f"nav-{which}"))
+            self.press(tid(f"nav-{which}"))
             self.expect(self.page.locator(f"{tid(panel)}.is-open")).to_have_count(1)
             self.page.wait_for_timeout(300)  # the slide-in (0.22 s)
 
     def close_sheets(self) -> None:
         for which, panel in (("photos", "library-panel"), ("tools", "tools-panel")):
             if self.phone and self.page.locator(f"{tid(panel)}.is-open").count():
-                self.page.click(tid(f"nav-{which}"))
+                self.press(tid(f"nav-{which}"))
                 self.expect(self.page.locator(f"{tid(panel)}.is-open")).to_have_count(0)
                 self.page.wait_for_timeout(300)
 
@@ -122,9 +137,12 @@ class Studio:
     def apply(self, tool: str) -> None:
         self.open_sheet("tools")
         if self.page.locator(tid("apply-" + tool)).is_hidden():
-            self.page.locator(f"{tid('tool-' + tool)} .q-item").first.click()
+            self.press(f"{tid('tool-' + tool)} .q-item")
         self.expect(self.page.locator(tid("apply-" + tool))).to_be_visible()
-        self.page.click(tid("apply-" + tool))
+        # The card slides open: scroll again until nothing covers the button (a scroll made while it
+        # was still growing can leave it below the sheet's edge).
+        self.page.wait_for_function(ON_TOP_JS, arg=tid("apply-" + tool), polling=100)
+        self.press(tid("apply-" + tool))
         try:
             # The quote is one query, but the shared test machine is at times very slow.
             self.expect(self.page.locator(tid("batch-confirm"))).to_be_visible(timeout=60_000)
@@ -299,7 +317,7 @@ def test_phone_long_press_selects_and_runs_a_free_tool(server: str, tmp_path: Pa
             studio.apply("rotate")
             expect(page.locator(tid("batch-confirm-message"))).to_have_text("3 photos; no AI edits needed.")
             expect(page.locator(tid("batch-confirm"))).to_contain_text("uses no credits")
-            page.click(tid("batch-start"))
+            studio.press(tid("batch-start"))
             studio.close_sheets()
             studio.wait_finished("3 photos edited")
             studio.results_shown()
