@@ -100,4 +100,4 @@ class BatchTile:
         if job.status == "succeeded" and item.result_id:
             self.image.props(f'src="{batch_studio.thumbnail_url(item.result_id)}"')
         note = job.error if job.status == "failed" else job.status
-        self.box.props(f'title="{item.photo_name}: {note}"')
+        self.box.props["title"] = f"{item.photo_name}: {note}"  # a dict entry: any name is safe, quotes included

@@ -72,6 +72,9 @@ async def test_a_failed_photo_says_why_gives_its_edit_back_and_runs_again(
     await _start(user, "picky")
     await user.should_see("1 photo edited · 1 failed. 1 AI edit given back.", retries=100)
     await user.should_see("camera.png: This photo is too small for the test tool.")
+    camera = user.find(marker="batch-item-1").elements.pop()
+    assert camera.props["data-status"] == "failed"
+    assert camera.props["title"] == "camera.png: This photo is too small for the test tool. Your credit was refunded."
     await user.should_see("2 of 3 free edits left", retries=20)
     await user.should_see(marker="batch-retry")
     strict.clear()
