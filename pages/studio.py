@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from nicegui import background_tasks, ui
 
 from components import canvas_placeholder, shortcuts, theme
+from components.batch_panel import BatchPanel
 from components.compare_view import CompareView
 from components.download_dialog import DownloadDialog
 from components.edit_jobs import EditJobs
@@ -174,11 +175,12 @@ class StudioPage:
         # Built after the browser connected: the response does not wait for them (page builders have 3 s).
         with self.canvas_box:
             self._canvas_overlays()
+            self.batch = BatchPanel.attach(self, lambda: still_signed_in(self.user.id))  # photos selected: a batch
         with self.client.layout:
             self.download = DownloadDialog(user_id=self.user.id, history=lambda: self.history)
         self.palette = self.tools.build_tools(
             on_prompt=self.apply_prompt,
-            on_apply=self.apply_tool,
+            on_apply=self.batch.route(self.apply_tool),
             on_open=self._tool_opened,
             on_change=self._params_changed,
             image_choices=self.library.choices,

@@ -1,0 +1,68 @@
+"""Before a batch starts: how many AI edits it uses and what is left, and the clear choice when the
+credits left do not cover every photo (run on the first N, or upgrade). Nothing starts without it."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from components import theme
+from pixora_ui.services.batch_views import Quote
+
+UPGRADE = -1  # the answer "upgrade instead" (a count of photos is never negative)
+
+
+class BatchConfirm:
+    """One dialog per page, refilled for each batch (a new dialog per click would pile up)."""
+
+    def __init__(self) -> None:
+        with (
+            ui.dialog() as self.dialog,
+            ui.card()
+            .classes(f"{theme.CARD} p-5 w-[420px] max-w-[94vw] gap-3")
+            .mark("batch-confirm")
+            .props("data-testid=batch-confirm"),
+        ):
+            self.title = ui.label().classes(f"text-lg {theme.HEADING}")
+            self.message = (
+                ui.label().classes("text-sm").mark("batch-confirm-message").props("data-testid=batch-confirm-message")
+            )
+            self.hint = ui.label().classes(f"text-xs {theme.MUTED}")
+            self.buttons = ui.row().classes("w-full justify-end gap-2 pt-1")
+
+    async def ask(self, *, tool_label: str, quote: Quote, partial: bool = True) -> int | None:
+        """How many photos to run (all, or the first N when `partial`), UPGRADE, or None when the person said no."""
+        self.title.set_text(f"{tool_label} on {quote.photos} photo{'s' if quote.photos != 1 else ''}")
+        self.message.set_text(quote.message)
+        self.hint.set_text(_hint(quote))
+        self.hint.set_visibility(bool(self.hint.text))
+        self.buttons.clear()
+        with self.buttons:
+            ui.button("Cancel", on_click=lambda: self.dialog.submit(None)).props("flat no-caps").mark(
+                "batch-confirm-cancel"
+            ).props("data-testid=batch-confirm-cancel")
+            if not quote.needs_verification:  # else the message says how to get the free edits first
+                self._choices(quote, partial=partial)
+        result = await self.dialog
+        return result if isinstance(result, int) else None
+
+    def _choices(self, quote: Quote, *, partial: bool) -> None:
+        if quote.covered:
+            ui.button("Start", icon="play_arrow", on_click=lambda: self.dialog.submit(quote.photos)).props(
+                "unelevated no-caps"
+            ).mark("batch-start").props("data-testid=batch-start")
+            return
+        ui.button("Upgrade", on_click=lambda: self.dialog.submit(UPGRADE)).props(
+            "outline no-caps" if quote.fits and partial else "unelevated no-caps"
+        ).mark("batch-upgrade").props("data-testid=batch-upgrade")
+        if quote.fits and partial:
+            ui.button(f"Run on the first {quote.fits}", on_click=lambda: self.dialog.submit(quote.fits)).props(
+                "unelevated no-caps"
+            ).mark("batch-run-first").props("data-testid=batch-run-first")
+
+
+def _hint(quote: Quote) -> str:
+    if quote.needs_verification or quote.credits_needed == 0:
+        return "" if quote.needs_verification else "This tool is not an AI edit: it uses no credits."
+    if quote.unlimited:
+        return ""
+    return "One AI edit per photo. A photo that fails gives its edit back."
