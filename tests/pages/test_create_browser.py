@@ -114,7 +114,7 @@ def test_style_filters_without_a_provider(plain_server: str, tmp_path: Path) -> 
             page.screenshot(path=str(ARTIFACTS / "style-panel-1440.png"))
             page.click(tid("apply-style"))
             expect(page.locator(tid("version-1"))).to_be_attached(timeout=120_000)
-            expect(page.locator(tid("photo-title"))).to_contain_text("Style")
+            expect(page.locator(tid("photo-title"))).to_contain_text("Cartoon")  # the version label names the style
             # The free filter did not spend an AI edit.
             expect(page.get_by_text("5 of 5 free edits left").first).to_be_attached()
             page.screenshot(path=str(ARTIFACTS / "style-applied-1440.png"))
