@@ -10,6 +10,7 @@ from nicegui import ui
 
 from components import theme
 from components.testids import tagged
+from pixora_ui.auth.accounts import begin_sign_out
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -67,7 +68,6 @@ def avatar(viewer: Viewer, size: int = 34) -> None:
 
 async def _sign_out() -> None:
     # Revoke the session server-side now; the browser then drops the cookie at /logout (one-time ticket).
-    from pixora_ui.auth.accounts import begin_sign_out
 
     ui.navigate.to(await begin_sign_out(ui.context.client.request))
 
