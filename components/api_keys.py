@@ -8,16 +8,13 @@ from datetime import datetime
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 from pixora_ui.api import keys
 from pixora_ui.api.keys import KeyView
 
 
 def _when(moment: datetime | None) -> str:
     return "never" if moment is None else f"{moment:%b %-d, %Y at %H:%M} UTC"
-
-
-def _tid(element: ui.element, name: str) -> None:
-    element.props(f'data-testid="{name}"').mark(name)
 
 
 async def developer_section(user_id: int, still_signed_in: Callable[[int], Awaitable[bool]]) -> None:
@@ -32,9 +29,9 @@ async def developer_section(user_id: int, still_signed_in: Callable[[int], Await
 
         with ui.row().classes("w-full items-end gap-3 no-wrap"):
             name = ui.input("Key name", placeholder="e.g. Website").props("outlined maxlength=100").classes("flex-1")
-            _tid(name, "api-key-name")
+            tagged(name, "api-key-name")
             create = ui.button("Create key").props("unelevated no-caps")
-            _tid(create, "create-api-key")
+            tagged(create, "create-api-key")
 
         reveal = ui.column().classes("w-full gap-2 p-4 rounded-xl bg-amber-50 dark:bg-amber-900/20")
         reveal.set_visibility(False)
@@ -42,9 +39,9 @@ async def developer_section(user_id: int, still_signed_in: Callable[[int], Await
             ui.label("Copy your new key now: it will not be shown again.").classes("text-sm font-medium")
             with ui.row().classes("w-full items-center gap-2 no-wrap"):
                 secret = ui.input().props("outlined dense readonly").classes("flex-1 font-mono")
-                _tid(secret, "new-api-key")
+                tagged(secret, "new-api-key")
                 copy = ui.button(icon="content_copy").props("flat round").tooltip("Copy")
-                _tid(copy, "copy-api-key")
+                tagged(copy, "copy-api-key")
 
         async def copy_key() -> None:
             ui.clipboard.write(secret.value or "")
@@ -71,7 +68,7 @@ async def developer_section(user_id: int, still_signed_in: Callable[[int], Await
                 revoke_button = ui.button("Revoke", on_click=lambda v=view: confirm(v)).props(
                     "outline no-caps color=negative size=sm"
                 )
-                _tid(revoke_button, f"revoke-api-key-{view.id}")
+                tagged(revoke_button, f"revoke-api-key-{view.id}")
 
         with ui.dialog() as dialog, ui.card().classes("p-6 gap-3 max-w-[440px]"):
             question = ui.label("").classes(f"text-lg {theme.HEADING}")
@@ -89,7 +86,7 @@ async def developer_section(user_id: int, still_signed_in: Callable[[int], Await
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=dialog.close).props("flat no-caps")
                 confirm_button = ui.button("Revoke key", on_click=do_revoke).props("unelevated no-caps color=negative")
-                _tid(confirm_button, "confirm-revoke-api-key")
+                tagged(confirm_button, "confirm-revoke-api-key")
 
         def confirm(view: KeyView) -> None:
             chosen["id"] = view.id

@@ -6,6 +6,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 from pixora_ui.services.batch_views import Quote
 
 UPGRADE = -1  # the answer "upgrade instead" (a count of photos is never negative)
@@ -17,15 +18,10 @@ class BatchConfirm:
     def __init__(self) -> None:
         with (
             ui.dialog() as self.dialog,
-            ui.card()
-            .classes(f"{theme.CARD} p-5 w-[420px] max-w-[94vw] gap-3")
-            .mark("batch-confirm")
-            .props("data-testid=batch-confirm"),
+            tagged(ui.card().classes(f"{theme.CARD} p-5 w-[420px] max-w-[94vw] gap-3"), "batch-confirm"),
         ):
             self.title = ui.label().classes(f"text-lg {theme.HEADING}")
-            self.message = (
-                ui.label().classes("text-sm").mark("batch-confirm-message").props("data-testid=batch-confirm-message")
-            )
+            self.message = tagged(ui.label().classes("text-sm"), "batch-confirm-message")
             self.hint = ui.label().classes(f"text-xs {theme.MUTED}")
             self.buttons = ui.row().classes("w-full justify-end gap-2 pt-1")
 
@@ -37,9 +33,10 @@ class BatchConfirm:
         self.hint.set_visibility(bool(self.hint.text))
         self.buttons.clear()
         with self.buttons:
-            ui.button("Cancel", on_click=lambda: self.dialog.submit(None)).props("flat no-caps").mark(
-                "batch-confirm-cancel"
-            ).props("data-testid=batch-confirm-cancel")
+            tagged(
+                ui.button("Cancel", on_click=lambda: self.dialog.submit(None)).props("flat no-caps"),
+                "batch-confirm-cancel",
+            )
             if not quote.needs_verification:  # else the message says how to get the free edits first
                 self._choices(quote, partial=partial)
         result = await self.dialog
@@ -47,17 +44,26 @@ class BatchConfirm:
 
     def _choices(self, quote: Quote, *, partial: bool) -> None:
         if quote.covered:
-            ui.button("Start", icon="play_arrow", on_click=lambda: self.dialog.submit(quote.photos)).props(
-                "unelevated no-caps"
-            ).mark("batch-start").props("data-testid=batch-start")
+            tagged(
+                ui.button("Start", icon="play_arrow", on_click=lambda: self.dialog.submit(quote.photos)).props(
+                    "unelevated no-caps"
+                ),
+                "batch-start",
+            )
             return
-        ui.button("Upgrade", on_click=lambda: self.dialog.submit(UPGRADE)).props(
-            "outline no-caps" if quote.fits and partial else "unelevated no-caps"
-        ).mark("batch-upgrade").props("data-testid=batch-upgrade")
+        tagged(
+            ui.button("Upgrade", on_click=lambda: self.dialog.submit(UPGRADE)).props(
+                "outline no-caps" if quote.fits and partial else "unelevated no-caps"
+            ),
+            "batch-upgrade",
+        )
         if quote.fits and partial:
-            ui.button(f"Run on the first {quote.fits}", on_click=lambda: self.dialog.submit(quote.fits)).props(
-                "unelevated no-caps"
-            ).mark("batch-run-first").props("data-testid=batch-run-first")
+            tagged(
+                ui.button(f"Run on the first {quote.fits}", on_click=lambda: self.dialog.submit(quote.fits)).props(
+                    "unelevated no-caps"
+                ),
+                "batch-run-first",
+            )
 
 
 def _hint(quote: Quote) -> str:

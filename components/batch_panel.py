@@ -21,6 +21,7 @@ from components.batch_tiles import BATCH_CSS, BatchTile, photos_text, summary
 from components.history_strip import History
 from components.library_panel import LibraryPanel
 from components.studio_sheets import Sheets
+from components.testids import tagged
 from components.usage_gate import UsageGate
 from pixora_ui.auth.current import CurrentUser
 from pixora_ui.services import batch_studio, studio
@@ -110,89 +111,69 @@ class BatchPanel:
         """Above the tools: what they apply to while photos are selected, and which ones cannot."""
         masked = [c.label for c in studio.tool_cards() if c.available and studio.painted_mask(c.name)]
         with tools_sheet:
-            with (
-                ui.column()
-                .classes("w-full gap-1 rounded-xl px-3 py-2 bg-primary/10")
-                .mark("batch-notice")
-                .props("data-testid=batch-notice") as self.notice
-            ):
+            with tagged(
+                ui.column().classes("w-full gap-1 rounded-xl px-3 py-2 bg-primary/10"), "batch-notice"
+            ) as self.notice:
                 with ui.row().classes("items-center no-wrap gap-2"):
                     ui.icon("library_add_check", size="18px").classes("text-primary")
                     self.notice_title = ui.label().classes("text-sm font-semibold text-primary")
                 ui.label("Each tool runs once per photo with the same settings.").classes(f"text-xs {theme.MUTED}")
                 if masked:
-                    ui.label(
-                        f"{', '.join(masked)} needs a mask painted on one photo, so it works on the open photo only."
-                    ).classes(f"text-xs {theme.MUTED}").mark("batch-not-offered").props("data-testid=batch-not-offered")
+                    names = ", ".join(masked)
+                    text = f"{names} needs a mask painted on one photo, so it works on the open photo only."
+                    tagged(ui.label(text).classes(f"text-xs {theme.MUTED}"), "batch-not-offered")
                 ui.label("The prompt box edits the open photo only.").classes(f"text-xs {theme.MUTED}")
         self.notice.move(target_index=1)  # below the sheet's header, above the tools
         self.notice.set_visibility(False)
 
     def _build(self) -> None:
-        with (
+        with tagged(
             ui.card()
             .classes(
                 f"{theme.CARD} absolute bottom-3 left-1/2 -translate-x-1/2 z-10 "
                 "w-[min(560px,calc(100%-24px))] p-3 gap-2"
             )
-            .props("flat")
-            .mark("batch-panel")
-            .props("data-testid=batch-panel") as self.card
-        ):
+            .props("flat"),
+            "batch-panel",
+        ) as self.card:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 self.icon = ui.icon("burst_mode", size="20px").classes("text-primary")
                 with ui.column().classes("gap-0 grow min-w-0"):
                     self.title = ui.label().classes("text-sm font-semibold truncate w-full")
-                    self.detail = (
-                        ui.label()
-                        .classes(f"text-xs {theme.MUTED}")
-                        .mark("batch-summary")
-                        .props("data-testid=batch-summary")
-                    )
-                self.cancel = (
-                    ui.button("Cancel all", on_click=self.cancel_all)
-                    .props("flat dense no-caps color=negative")
-                    .mark("batch-cancel")
-                    .props("data-testid=batch-cancel")
+                    self.detail = tagged(ui.label().classes(f"text-xs {theme.MUTED}"), "batch-summary")
+                self.cancel = tagged(
+                    ui.button("Cancel all", on_click=self.cancel_all).props("flat dense no-caps color=negative"),
+                    "batch-cancel",
                 )
                 self.close = ui.button(icon="close", on_click=self.hide).props("flat round dense size=sm")
-                self.close.mark("batch-close").props("data-testid=batch-close")
-            self.bar = (
-                ui.linear_progress(value=0, show_value=False, size="6px")
-                .props("rounded")
-                .mark("batch-progress")
-                .props("data-testid=batch-progress")
+                tagged(self.close, "batch-close")
+            self.bar = tagged(
+                ui.linear_progress(value=0, show_value=False, size="6px").props("rounded"), "batch-progress"
             )
             self.grid = ui.element("div").classes("pixora-batch-grid w-full")
-            self.failures = (
-                ui.column().classes("w-full gap-0.5").mark("batch-failures").props("data-testid=batch-failures")
-            )
+            self.failures = tagged(ui.column().classes("w-full gap-0.5"), "batch-failures")
             with ui.row().classes("w-full items-center no-wrap gap-2") as self.actions:
-                self.retry = (
-                    ui.button("Retry failed", icon="refresh", on_click=self.retry_failed)
-                    .props("flat dense no-caps")
-                    .mark("batch-retry")
-                    .props("data-testid=batch-retry")
+                self.retry = tagged(
+                    ui.button("Retry failed", icon="refresh", on_click=self.retry_failed).props("flat dense no-caps"),
+                    "batch-retry",
                 )
                 ui.element("div").classes("grow")
-                self.format = (
+                self.format = tagged(
                     ui.select(ZIP_FORMATS, value=self._format, on_change=lambda e: self._set_format(e.value))
                     .props("dense outlined options-dense")
-                    .classes("w-[150px]")
-                    .mark("batch-format")
-                    .props("data-testid=batch-format")
+                    .classes("w-[150px]"),
+                    "batch-format",
                 )
                 # A plain link: the browser streams the ZIP itself, nothing passes through the websocket.
-                with (
+                with tagged(
                     ui.element("a")
                     .classes(
                         "inline-flex items-center gap-1 px-3 py-1.5 rounded-lg bg-primary text-white text-sm "
                         "font-semibold no-underline whitespace-nowrap"
                     )
-                    .props("download")
-                    .mark("batch-download")
-                    .props("data-testid=batch-download") as self.download
-                ):
+                    .props("download"),
+                    "batch-download",
+                ) as self.download:
                     ui.icon("folder_zip", size="18px")
                     ui.label("Download ZIP")
         self.card.set_visibility(False)

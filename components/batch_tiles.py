@@ -10,6 +10,7 @@ from typing import Any
 
 from nicegui import ui
 
+from components.testids import tagged
 from pixora_ui.services import batch_studio
 from pixora_ui.services.batch_views import BatchItem, BatchView
 
@@ -72,12 +73,7 @@ class BatchTile:
 
     def __init__(self, item: BatchItem, index: int) -> None:
         self.key: tuple[Any, ...] = ()
-        with (
-            ui.element("div")
-            .classes("pixora-batch-tile pixora-checker")
-            .mark(f"batch-item-{index}")
-            .props(f"data-testid=batch-item-{index}") as self.box
-        ):
+        with tagged(ui.element("div").classes("pixora-batch-tile pixora-checker"), f"batch-item-{index}") as self.box:
             self.image = ui.element("img").props(
                 f'src="{batch_studio.thumbnail_url(item.photo_id)}" alt="" loading="lazy" draggable="false"'
             )

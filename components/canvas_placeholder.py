@@ -8,20 +8,16 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 
 
 def create(*, on_upload: Callable[[], Any]) -> ui.label:
     """Build it inside the canvas; returns the title, which the page changes ("Start with a photo")."""
-    with (
-        ui.column()
-        .classes("items-center gap-3 text-center max-w-[420px]")
-        .mark("canvas-empty")
-        .props("data-testid=canvas-empty")
-    ):
+    with tagged(ui.column().classes("items-center gap-3 text-center max-w-[420px]"), "canvas-empty"):
         ui.icon("photo_library", size="56px").classes("text-primary/60")
         title = ui.label("Loading your studio…").classes(f"text-lg {theme.HEADING}")
         ui.label("Upload a photo, or pick one from your library, then choose a tool.").classes(f"text-sm {theme.MUTED}")
-        ui.button("Upload photos", icon="upload", on_click=on_upload).props("unelevated no-caps").mark(
-            "empty-upload"
-        ).props("data-testid=empty-upload")
+        tagged(
+            ui.button("Upload photos", icon="upload", on_click=on_upload).props("unelevated no-caps"), "empty-upload"
+        )
     return title

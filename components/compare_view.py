@@ -12,6 +12,8 @@ from typing import Any
 from nicegui import ui
 from nicegui.events import GenericEventArguments
 
+from components.testids import tagged
+
 CANVAS_CSS = """
 .pixora-canvas { position: relative; overflow: hidden; width: 100%; height: 100%; touch-action: none;
   user-select: none; cursor: grab;
@@ -60,7 +62,7 @@ class CompareView(ui.element, component="compare_view.js"):
         self._props.update(src="", previewSrc="", before="", width=0, height=0, checker=False)
         self._props.update(comparing=False, mode="view", brushSize=40, erase=False, overlay=None)
         self.classes("w-full h-full")
-        self.mark("canvas").props("data-testid=canvas")
+        tagged(self, "canvas")
         if on_stroke is not None:
             self.on("stroke", lambda e: _call(on_stroke, _stroke_of(e)))
         if on_split is not None:

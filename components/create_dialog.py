@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 from pixora_ui.engine.tools.create_options import ASPECTS, MAX_COUNT
 
 OnCreate = Callable[[str, str, int], Awaitable[None]]  # (prompt, aspect, count)
@@ -24,41 +25,43 @@ class CreateDialog:
         self.count = 1
         with (
             ui.dialog() as self.dialog,
-            ui.card()
-            .classes(f"{theme.CARD} p-5 w-[440px] max-w-[94vw] gap-3")
-            .mark("create-dialog")
-            .props("data-testid=create-dialog"),
+            tagged(ui.card().classes(f"{theme.CARD} p-5 w-[440px] max-w-[94vw] gap-3"), "create-dialog"),
         ):
             ui.label("Create a picture").classes(f"text-lg {theme.HEADING}")
             ui.label(f"Describe what you want to see. {provider_label} draws it; it lands in your library.").classes(
                 f"text-sm {theme.MUTED}"
             )
-            self.prompt = (
+            self.prompt = tagged(
                 ui.textarea(placeholder="a red bicycle on a beach at sunset, soft morning light")
                 .props("outlined autogrow maxlength=1000 autofocus")
-                .classes("w-full")
-                .mark("create-prompt")
-                .props("data-testid=create-prompt")
+                .classes("w-full"),
+                "create-prompt",
             )
             ui.label("Shape").classes("text-xs font-medium")
-            ui.toggle(
-                {a: ASPECT_LABELS[a] for a in ASPECTS}, value=self.aspect, on_change=lambda e: self._set_aspect(e.value)
-            ).props("dense no-caps unelevated toggle-color=primary spread").classes(
-                "w-full rounded-lg border border-black/10 dark:border-white/10"
-            ).mark("create-aspect").props("data-testid=create-aspect")
+            tagged(
+                ui.toggle(
+                    {a: ASPECT_LABELS[a] for a in ASPECTS},
+                    value=self.aspect,
+                    on_change=lambda e: self._set_aspect(e.value),
+                )
+                .props("dense no-caps unelevated toggle-color=primary spread")
+                .classes("w-full rounded-lg border border-black/10 dark:border-white/10"),
+                "create-aspect",
+            )
             ui.label("How many").classes("text-xs font-medium")
-            ui.toggle(
-                {n: str(n) for n in range(1, MAX_COUNT + 1)}, value=1, on_change=lambda e: self._set_count(e.value)
-            ).props("dense no-caps unelevated toggle-color=primary spread").classes(
-                "w-full rounded-lg border border-black/10 dark:border-white/10"
-            ).mark("create-count").props("data-testid=create-count")
+            tagged(
+                ui.toggle(
+                    {n: str(n) for n in range(1, MAX_COUNT + 1)}, value=1, on_change=lambda e: self._set_count(e.value)
+                )
+                .props("dense no-caps unelevated toggle-color=primary spread")
+                .classes("w-full rounded-lg border border-black/10 dark:border-white/10"),
+                "create-count",
+            )
             with ui.row().classes("w-full justify-end gap-2 pt-1"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
-                self.go = (
-                    ui.button(self._go_label(), icon="auto_awesome", on_click=self._submit)
-                    .props("unelevated no-caps")
-                    .mark("create-go")
-                    .props("data-testid=create-go")
+                self.go = tagged(
+                    ui.button(self._go_label(), icon="auto_awesome", on_click=self._submit).props("unelevated no-caps"),
+                    "create-go",
                 )
 
     def open(self) -> None:

@@ -9,6 +9,7 @@ from nicegui import ui
 
 from components import theme
 from components.history_strip import History
+from components.testids import tagged
 from pixora_ui.services import studio
 
 FORMAT_HINTS = {
@@ -28,37 +29,28 @@ class DownloadDialog:
         self._share_loading = False
         with ui.dialog() as self.dialog, ui.card().classes(f"{theme.CARD} p-5 w-[380px] max-w-[94vw] gap-3"):
             ui.label("Download").classes(f"text-lg {theme.HEADING}")
-            self.name = (
-                ui.label("")
-                .classes(f"text-xs {theme.MUTED} break-all")
-                .mark("download-name")
-                .props("data-testid=download-name")
-            )
-            self.format = (
+            self.name = tagged(ui.label("").classes(f"text-xs {theme.MUTED} break-all"), "download-name")
+            self.format = tagged(
                 ui.toggle({"png": "PNG", "jpeg": "JPEG", "webp": "WebP"}, value="png", on_change=self._format_changed)
                 .props("no-caps unelevated toggle-color=primary spread")
-                .classes("w-full rounded-lg border border-black/10 dark:border-white/10")
-                .mark("download-format")
-                .props("data-testid=download-format")
+                .classes("w-full rounded-lg border border-black/10 dark:border-white/10"),
+                "download-format",
             )
             self.format_hint = ui.label(FORMAT_HINTS["png"]).classes(f"text-xs {theme.MUTED}")
             with ui.row().classes("w-full items-center no-wrap gap-2") as self.quality_row:
                 ui.label("Quality").classes("text-sm")
-                self.quality = (
-                    ui.slider(min=40, max=100, step=1, value=90)
-                    .props("label")
-                    .classes("grow")
-                    .mark("download-quality")
-                    .props("data-testid=download-quality")
+                self.quality = tagged(
+                    ui.slider(min=40, max=100, step=1, value=90).props("label").classes("grow"), "download-quality"
                 )
             self.quality_row.set_visibility(False)
             ui.separator()
             self._share_section()
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self.dialog.close).props("flat no-caps")
-                ui.button("Download", icon="download", on_click=self.download).props("unelevated no-caps").mark(
-                    "download-go"
-                ).props("data-testid=" + "download-go")
+                tagged(
+                    ui.button("Download", icon="download", on_click=self.download).props("unelevated no-caps"),
+                    "download-go",
+                )
 
     def open(self) -> None:
         self._update_name()
@@ -75,11 +67,9 @@ class DownloadDialog:
         self.dialog.close()
 
     def _share_section(self) -> None:
-        self.share_switch = (
-            ui.switch("Anyone with the link can view this version", on_change=self._share_changed)
-            .props("dense")
-            .mark("share-public")
-            .props("data-testid=share-public")
+        self.share_switch = tagged(
+            ui.switch("Anyone with the link can view this version", on_change=self._share_changed).props("dense"),
+            "share-public",
         )
         with ui.row().classes("w-full items-center no-wrap gap-2") as self.share_row:
             self.share_link = ui.input().props("readonly dense outlined").classes("grow text-xs").mark("share-link")

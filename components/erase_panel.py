@@ -10,27 +10,30 @@ from nicegui import ui
 from components import theme
 from components.compare_view import CompareView
 from components.mask_painter import MaskPainter
+from components.testids import tagged
 from components.tool_palette import INSTANT_FEEDBACK_JS
 from pixora_ui.services import studio
 
 
 class ErasePanel:
     def __init__(self, canvas: CompareView, *, on_erase: Callable[[], Any], on_close: Callable[[], Any]) -> None:
-        with (
-            ui.column()
-            .classes(
+        with tagged(
+            ui.column().classes(
                 f"{theme.CARD} absolute bottom-3 left-1/2 -translate-x-1/2 z-10 p-3 gap-1"
                 " w-[min(480px,calc(100%-24px))]"
-            )
-            .mark("erase-panel")
-            .props("data-testid=erase-panel") as self.root
-        ):
+            ),
+            "erase-panel",
+        ) as self.root:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 ui.icon("healing", size="20px").classes("text-primary")
                 ui.label("Magic erase").classes("text-sm font-semibold grow")
-                ui.button("Erase", icon="auto_fix_high").on("click", on_erase, js_handler=INSTANT_FEEDBACK_JS).props(
-                    "unelevated dense no-caps"
-                ).classes("px-3").mark("erase-apply").props("data-testid=erase-apply")
+                tagged(
+                    ui.button("Erase", icon="auto_fix_high")
+                    .on("click", on_erase, js_handler=INSTANT_FEEDBACK_JS)
+                    .props("unelevated dense no-caps")
+                    .classes("px-3"),
+                    "erase-apply",
+                )
                 ui.button(icon="close", on_click=on_close).props("flat round dense size=sm")
             self.painter = MaskPainter(canvas)
         self.root.set_visibility(False)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
+from pixora_ui.auth.accounts import begin_sign_out
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -49,21 +51,23 @@ def avatar(viewer: Viewer, size: int = 34) -> None:
         .style(f"width:{size}px;height:{size}px")
         .mark("avatar")
     ):
-        ui.label(_initials(viewer.name, viewer.email)).classes(
-            "w-full h-full rounded-full bg-primary text-white font-semibold flex items-center justify-center"
-        ).style(f"font-size:{size * 0.4:.0f}px").mark("avatar-initials").props("data-testid=avatar-initials")
+        tagged(
+            ui.label(_initials(viewer.name, viewer.email))
+            .classes("w-full h-full rounded-full bg-primary text-white font-semibold flex items-center justify-center")
+            .style(f"font-size:{size * 0.4:.0f}px"),
+            "avatar-initials",
+        )
         if viewer.avatar_url:
             picture = ui.element("img").classes("absolute inset-0 w-full h-full object-cover rounded-full")
             # Google's picture hosts refuse many requests that carry a Referer.
             picture.props.update(
                 {"src": viewer.avatar_url, "alt": "", "referrerpolicy": "no-referrer", "onerror": _DROP_ON_ERROR}
             )
-            picture.mark("avatar-picture").props("data-testid=avatar-picture")
+            tagged(picture, "avatar-picture")
 
 
 async def _sign_out() -> None:
     # Revoke the session server-side now; the browser then drops the cookie at /logout (one-time ticket).
-    from pixora_ui.auth.accounts import begin_sign_out
 
     ui.navigate.to(await begin_sign_out(ui.context.client.request))
 
@@ -98,7 +102,7 @@ def _header(viewer: Viewer | None) -> None:
                     "max-sm:hidden whitespace-nowrap text-xs px-3 py-1 rounded-full"
                     " bg-primary/10 text-primary font-medium"
                 ).mark("usage-chip")
-                with ui.button().props("flat round dense").mark("user-menu").props("data-testid=user-menu"):
+                with tagged(ui.button().props("flat round dense"), "user-menu"):
                     avatar(viewer, 32)
                     with ui.menu().classes("min-w-[220px]"):
                         with ui.column().classes("px-4 py-3 gap-0"):

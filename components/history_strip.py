@@ -12,6 +12,7 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 from pixora_ui.services.studio import VersionCard
 from pixora_ui.services.version_labels import version_time
 
@@ -112,33 +113,22 @@ class HistoryStrip:
         ui.add_css(HISTORY_CSS)
         self.history = history
         self._on_select = on_select
-        with (
-            ui.row()
-            .classes("w-full items-center no-wrap gap-2 px-3 py-2")
-            .mark("history")
-            .props("data-testid=history") as self.root
-        ):
+        with tagged(ui.row().classes("w-full items-center no-wrap gap-2 px-3 py-2"), "history") as self.root:
             with ui.row().classes("gap-1 no-wrap shrink-0"):
                 self.undo_button = (
                     ui.button(icon="undo", on_click=on_undo).props("flat round dense").tooltip("Undo (Ctrl+Z)")
                 )
-                self.undo_button.mark("undo").props("data-testid=undo")
+                tagged(self.undo_button, "undo")
                 self.redo_button = (
                     ui.button(icon="redo", on_click=on_redo).props("flat round dense").tooltip("Redo (Ctrl+Shift+Z)")
                 )
-                self.redo_button.mark("redo").props("data-testid=redo")
-            self.strip = (
-                ui.row()
-                .classes("no-wrap gap-2 overflow-x-auto grow py-1")
-                .mark("history-strip")
-                .props("data-testid=history-strip")
-            )
-            self.delete_button = (
+                tagged(self.redo_button, "redo")
+            self.strip = tagged(ui.row().classes("no-wrap gap-2 overflow-x-auto grow py-1"), "history-strip")
+            self.delete_button = tagged(
                 ui.button(icon="delete_outline", on_click=lambda: self._delete(on_delete))
                 .props("flat round dense")
-                .tooltip("Delete this version")
-                .mark("delete-version")
-                .props("data-testid=delete-version")
+                .tooltip("Delete this version"),
+                "delete-version",
             )
         self.render()
 
@@ -163,16 +153,15 @@ class HistoryStrip:
                 classes = "pixora-thumb pixora-checker" + (
                     " is-current" if version.id == self.history.current_id else ""
                 )
-                with (
+                with tagged(
                     ui.element("div")
                     .classes(classes)
                     .on("click", lambda v=version.id: self._on_select(v))
                     .props(
                         f'title="{version.label} · {version_time(version.created_at)}: click to view; the next edit '
                         f'starts from it" data-version="{index}" data-version-id="{version.id}"'
-                    )
-                    .mark(f"version-{index}")
-                    .props("data-testid=" + f"version-{index}")
+                    ),
+                    f"version-{index}",
                 ):
                     ui.element("img").props(f'src="{version.preview_url}" loading="lazy" draggable="false" alt=""')
                     ui.label(version.label).classes("pixora-thumb-label")

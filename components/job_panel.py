@@ -13,6 +13,7 @@ from nicegui import ui
 
 from components import theme
 from components.job_eta import Pace, eta_text, tool_message
+from components.testids import tagged
 from pixora_ui.services.job_views import JobView
 
 TICK_S = 1.0  # the time left is re-read this often between progress reports
@@ -22,37 +23,21 @@ class JobPanel:
     def __init__(self, *, on_cancel: Callable[[], Any], on_retry: Callable[[], Any] | None = None) -> None:
         self.job: JobView | None = None
         self._pace: tuple[str, Pace] | None = None  # (job id, its pace) of the running job on show
-        with (
-            ui.card()
-            .classes(f"{theme.CARD} w-full p-3 gap-2")
-            .props("flat")
-            .mark("job-panel")
-            .props("data-testid=job-panel") as self.card
-        ):
+        with tagged(ui.card().classes(f"{theme.CARD} w-full p-3 gap-2").props("flat"), "job-panel") as self.card:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 self.icon = ui.icon("hourglass_top", size="20px").classes("text-primary")
                 with ui.column().classes("gap-0 grow min-w-0"):
-                    self.title = (
-                        ui.label().classes("text-sm font-semibold").mark("job-title").props("data-testid=job-title")
-                    )
-                    self.detail = (
-                        ui.label().classes(f"text-xs {theme.MUTED}").mark("job-detail").props("data-testid=job-detail")
-                    )
+                    self.title = tagged(ui.label().classes("text-sm font-semibold"), "job-title")
+                    self.detail = tagged(ui.label().classes(f"text-xs {theme.MUTED}"), "job-detail")
                 self.spinner = ui.spinner(size="18px").classes("text-primary")
-                self.cancel = (
-                    ui.button("Cancel", on_click=on_cancel)
-                    .props("flat dense no-caps color=negative")
-                    .mark("job-cancel")
-                    .props("data-testid=job-cancel")
+                self.cancel = tagged(
+                    ui.button("Cancel", on_click=on_cancel).props("flat dense no-caps color=negative"), "job-cancel"
                 )
                 self.retry = ui.button("Try again", on_click=on_retry or (lambda: None)).props("flat dense no-caps")
-                self.retry.mark("job-retry").props("data-testid=job-retry")
+                tagged(self.retry, "job-retry")
                 self.close = ui.button(icon="close", on_click=self.hide).props("flat round dense size=sm")
-            self.bar = (
-                ui.linear_progress(value=0, show_value=False, size="6px")
-                .props("rounded")
-                .mark("job-progress")
-                .props("data-testid=job-progress")
+            self.bar = tagged(
+                ui.linear_progress(value=0, show_value=False, size="6px").props("rounded"), "job-progress"
             )
             self._ticker = ui.timer(TICK_S, self._tick, active=False)
         self.card.set_visibility(False)

@@ -16,6 +16,7 @@ from nicegui import events, ui
 
 from components import theme
 from components.create_dialog import CreateDialog, OnCreate
+from components.testids import tagged
 from components.upload_zone import UploadZone
 from pixora_ui.services import create, studio
 
@@ -110,32 +111,36 @@ class LibraryPanel:
         self.upload = UploadZone(user_id=user_id, on_uploaded=on_uploaded, still_signed_in=still_signed_in)
         creator = create.generate_provider()
         if creator is not None:  # text to image needs a generative provider
-            ui.button(
-                "Create with AI", icon="auto_awesome", on_click=lambda: self._open_create(on_create, creator[1])
-            ).props("outline no-caps").classes("w-full").mark("create-open").props("data-testid=create-open")
+            tagged(
+                ui.button(
+                    "Create with AI", icon="auto_awesome", on_click=lambda: self._open_create(on_create, creator[1])
+                )
+                .props("outline no-caps")
+                .classes("w-full"),
+                "create-open",
+            )
         ui.add_css(SELECTION_CSS)
         ui.add_body_html(LONG_PRESS_JS)
         with ui.row().classes("w-full items-center justify-between no-wrap px-1 min-h-[28px]"):
             ui.label("Library").classes(f"text-xs uppercase tracking-wider font-semibold {theme.MUTED}")
             self.count = ui.label("").classes(f"text-xs {theme.MUTED} grow")
-            self.select_button = (
-                ui.button("Select", on_click=lambda: self.set_selecting(not self.selecting))
-                .props("flat dense no-caps size=sm")
-                .mark("select-toggle")
-                .props("data-testid=select-toggle")
+            self.select_button = tagged(
+                ui.button("Select", on_click=lambda: self.set_selecting(not self.selecting)).props(
+                    "flat dense no-caps size=sm"
+                ),
+                "select-toggle",
             )
         with ui.row().classes("w-full items-center no-wrap gap-1 px-1") as self.selection_bar:
-            self.selection_label = (
-                ui.label("").classes("text-xs font-medium text-primary grow").mark("selection-count")
-            ).props("data-testid=selection-count")
-            ui.button("Select all", on_click=self.select_all).props("flat dense no-caps size=sm").mark(
-                "select-all"
-            ).props("data-testid=select-all")
-            ui.button("Clear", on_click=lambda: self.set_selecting(False)).props("flat dense no-caps size=sm").mark(
-                "select-clear"
-            ).props("data-testid=select-clear")
+            self.selection_label = tagged(
+                ui.label("").classes("text-xs font-medium text-primary grow"), "selection-count"
+            )
+            tagged(ui.button("Select all", on_click=self.select_all).props("flat dense no-caps size=sm"), "select-all")
+            tagged(
+                ui.button("Clear", on_click=lambda: self.set_selecting(False)).props("flat dense no-caps size=sm"),
+                "select-clear",
+            )
         self.selection_bar.set_visibility(False)
-        self.list = ui.column().classes("pixora-library w-full gap-1").mark("library").props("data-testid=library")
+        self.list = tagged(ui.column().classes("pixora-library w-full gap-1"), "library")
         with self.list:
             for _ in range(3):
                 ui.skeleton().classes("w-full h-14 rounded-xl")
@@ -276,26 +281,24 @@ class LibraryPanel:
             for index in range(start, end):
                 self._photo_row(index, self.photos[index])
             if end < len(self.photos):
-                self._more_button = (
+                self._more_button = tagged(
                     ui.button(f"Show more ({len(self.photos) - end})", on_click=self._more_photos)
                     .props("flat no-caps dense")
-                    .classes("w-full")
-                    .mark("library-more")
-                    .props("data-testid=library-more")
+                    .classes("w-full"),
+                    "library-more",
                 )
         self._shown = end
 
     def _photo_row(self, index: int, photo: studio.PhotoCard) -> None:
         classes = "pixora-photo w-full" + (" is-open" if photo.id == self.open_id else "")
         classes += " is-selected" if photo.id in self._selected else ""
-        with (
+        with tagged(
             ui.element("div")
             .classes(classes)
             .on("click", lambda e, p=photo.id: self._clicked(p, e), js_handler=CLICK_JS)
             .on("longpress", lambda p=photo.id: self._long_pressed(p))
-            .props(f'data-photo="{photo.id}"')
-            .mark(f"photo-{index}")
-            .props("data-testid=" + f"photo-{index}")
+            .props(f'data-photo="{photo.id}"'),
+            f"photo-{index}",
         ):
             ui.element("img").props(f'src="{photo.preview_url}" loading="lazy" alt="" draggable="false"')
             with ui.element("span").classes("pixora-check"):
@@ -308,9 +311,7 @@ class LibraryPanel:
             with ui.button(icon="more_vert").props("flat round dense size=sm").on("click.stop", js_handler="() => {}"):
                 with ui.menu():
                     ui.menu_item("Rename", on_click=lambda p=photo: self.rename(p.id, p.name))
-                    ui.menu_item("Delete", on_click=lambda p=photo: self._delete(p.id)).mark(
-                        f"delete-photo-{index}"
-                    ).props("data-testid=" + f"delete-photo-{index}")
+                    tagged(ui.menu_item("Delete", on_click=lambda p=photo: self._delete(p.id)), f"delete-photo-{index}")
 
     def _open_create(self, on_create: OnCreate, provider_label: str) -> None:
         if self._create_dialog is None:
@@ -358,19 +359,11 @@ class RenameDialog:
     def _build(self) -> None:
         with ui.dialog() as self._dialog, ui.card().classes(f"{theme.CARD} p-5 w-[380px] max-w-[94vw] gap-3"):
             ui.label("Rename photo").classes(f"text-lg {theme.HEADING}")
-            self.field = (
-                ui.input("Name")
-                .props("outlined autofocus")
-                .classes("w-full")
-                .mark("rename-input")
-                .props("data-testid=rename-input")
-            )
+            self.field = tagged(ui.input("Name").props("outlined autofocus").classes("w-full"), "rename-input")
             self.field.on("keydown.enter", self._save)
             with ui.row().classes("w-full justify-end gap-2"):
                 ui.button("Cancel", on_click=self._dialog.close).props("flat no-caps data-testid=rename-cancel")
-                ui.button("Save", on_click=self._save).props("unelevated no-caps").mark("rename-save").props(
-                    "data-testid=rename-save"
-                )
+                tagged(ui.button("Save", on_click=self._save).props("unelevated no-caps"), "rename-save")
 
     async def _save(self) -> None:
         target = self._target

@@ -12,6 +12,7 @@ from nicegui import ui
 
 from components import theme
 from components.compare_view import CompareView
+from components.testids import tagged
 from pixora_ui.engine.ops.masks import MaskError, Stroke
 
 MIN_SIZE, MAX_SIZE = 4, 240
@@ -25,34 +26,33 @@ class MaskPainter:
         self.erase = False
         self.width = 0
         self.height = 0
-        with ui.column().classes("w-full gap-2").mark("mask-painter").props("data-testid=mask-painter") as self.root:
+        with tagged(ui.column().classes("w-full gap-2"), "mask-painter") as self.root:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 ui.icon("brush", size="18px").classes("text-primary")
-                self.slider = (
+                self.slider = tagged(
                     ui.slider(min=MIN_SIZE, max=MAX_SIZE, step=1, value=self.size, on_change=self._size_changed)
                     .props("dense")
-                    .classes("grow")
-                    .mark("brush-size")
-                    .props("data-testid=brush-size")
+                    .classes("grow"),
+                    "brush-size",
                 )
                 self.size_label = ui.label(f"{self.size}px").classes("text-xs w-12 text-right tabular-nums")
             with ui.row().classes("w-full items-center no-wrap gap-1"):
-                self.mode = (
+                self.mode = tagged(
                     ui.toggle({False: "Brush", True: "Eraser"}, value=False, on_change=self._mode_changed)
                     .props("dense no-caps unelevated toggle-color=primary")
-                    .classes("rounded-lg border border-black/10 dark:border-white/10")
-                    .mark("brush-mode")
-                    .props("data-testid=brush-mode")
+                    .classes("rounded-lg border border-black/10 dark:border-white/10"),
+                    "brush-mode",
                 )
                 ui.space()
                 ui.button(icon="undo", on_click=self.undo_stroke).props("flat round dense size=sm").tooltip(
                     "Undo last stroke"
                 )
-                ui.button("Clear", icon="layers_clear", on_click=self.clear).props("flat dense no-caps size=sm").mark(
-                    "mask-clear"
-                ).props("data-testid=" + "mask-clear")
+                tagged(
+                    ui.button("Clear", icon="layers_clear", on_click=self.clear).props("flat dense no-caps size=sm"),
+                    "mask-clear",
+                )
             self.status = ui.label("Paint over what you want to remove.").classes(f"text-xs {theme.MUTED}")
-            self.status.mark("mask-status").props("data-testid=mask-status")
+            tagged(self.status, "mask-status")
 
     def attach(self, width: int, height: int) -> None:
         """A new image is on the canvas: forget strokes made for the old one."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from nicegui import ui
 
+from components.testids import tagged
 from pixora_ui.services.studio import PromptPreview, preview_prompt
 
 EXAMPLES: tuple[str, ...] = (
@@ -21,32 +22,29 @@ EXAMPLES: tuple[str, ...] = (
 class PromptBox:
     def __init__(self, *, on_submit: Callable[[str], Any]) -> None:
         self._on_submit = on_submit
-        with ui.column().classes("w-full gap-2").mark("prompt-box").props("data-testid=prompt-box"):
-            self.input = (
+        with tagged(ui.column().classes("w-full gap-2"), "prompt-box"):
+            self.input = tagged(
                 ui.input(placeholder="Describe an edit…", on_change=self._changed)
                 .props("outlined dense clearable maxlength=500 enterkeyhint=go")
-                .classes("w-full pixora-prompt")
-                .mark("prompt")
-                .props("data-testid=prompt")
+                .classes("w-full pixora-prompt"),
+                "prompt",
             )
             with self.input.add_slot("prepend"):
                 ui.icon("auto_awesome", size="20px").classes("text-primary")
             with self.input.add_slot("append"):
                 self.send = ui.button(icon="arrow_upward", on_click=self.submit).props("round dense unelevated size=sm")
-                self.send.mark("prompt-send").props("data-testid=prompt-send")
+                tagged(self.send, "prompt-send")
             self.input.on("keydown.enter", self.submit)
-            self.plan = (
-                ui.label()
-                .classes("text-xs text-primary leading-snug")
-                .mark("prompt-plan")
-                .props("data-testid=prompt-plan")
-            )
+            self.plan = tagged(ui.label().classes("text-xs text-primary leading-snug"), "prompt-plan")
             self.plan.set_visibility(False)
             with ui.row().classes("gap-1.5"):
                 for example in EXAMPLES:
-                    ui.button(example, on_click=lambda t=example: self._example(t)).props(
-                        "outline rounded dense no-caps size=sm"
-                    ).classes("px-2 text-xs").mark("prompt-example").props("data-testid=prompt-example")
+                    tagged(
+                        ui.button(example, on_click=lambda t=example: self._example(t))
+                        .props("outline rounded dense no-caps size=sm")
+                        .classes("px-2 text-xs"),
+                        "prompt-example",
+                    )
 
     def _example(self, text: str) -> None:
         self.input.set_value(text)

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl Z", "Undo: back to the previous version"),
@@ -115,7 +116,7 @@ class Shortcuts:
 def shortcuts_dialog() -> ui.dialog:
     with (
         ui.dialog() as dialog,
-        ui.card().classes(f"{theme.CARD} p-5 w-[440px] max-w-[94vw]").mark("shortcuts").props("data-testid=shortcuts"),
+        tagged(ui.card().classes(f"{theme.CARD} p-5 w-[440px] max-w-[94vw]"), "shortcuts"),
     ):
         with ui.row().classes("w-full items-center justify-between"):
             ui.label("Keyboard shortcuts").classes(f"text-lg {theme.HEADING}")

@@ -8,16 +8,12 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 
 
 def sheet_panel(title: str, *, side: str, mark: str, on_close: Callable[[], Any]) -> ui.column:
     """A side column on a desktop, a bottom sheet with its own header on a phone; enter it to fill it."""
-    with (
-        ui.column()
-        .classes(f"pixora-panel pixora-{side} pixora-sheet p-3 gap-3")
-        .mark(mark)
-        .props(f"data-testid={mark}") as panel
-    ):
+    with tagged(ui.column().classes(f"pixora-panel pixora-{side} pixora-sheet p-3 gap-3"), mark) as panel:
         with ui.row().classes("pixora-sheet-head w-full items-center justify-between px-4 pt-3"):
             ui.element("div").classes(
                 "w-10 h-1 rounded-full bg-slate-400/40 absolute left-1/2 -translate-x-1/2 top-1.5"
@@ -29,20 +25,9 @@ def sheet_panel(title: str, *, side: str, mark: str, on_close: Callable[[], Any]
 
 def bottom_nav(items: list[tuple[str, str, Callable[[], Any], str]]) -> None:
     """The phone's navigation bar: (icon, label, action, marker) per button."""
-    with (
-        ui.row()
-        .classes("pixora-bottom-nav items-center justify-around no-wrap px-2")
-        .mark("bottom-nav")
-        .props("data-testid=bottom-nav")
-    ):
+    with tagged(ui.row().classes("pixora-bottom-nav items-center justify-around no-wrap px-2"), "bottom-nav"):
         for icon, label, action, mark in items:
-            with (
-                ui.button(on_click=action)
-                .props("flat no-caps stack dense")
-                .classes("text-xs")
-                .mark(mark)
-                .props(f"data-testid={mark}")
-            ):
+            with tagged(ui.button(on_click=action).props("flat no-caps stack dense").classes("text-xs"), mark):
                 ui.icon(icon)
                 ui.label(label)
 

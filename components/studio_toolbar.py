@@ -8,6 +8,7 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 
 
 class StudioToolbar:
@@ -20,33 +21,18 @@ class StudioToolbar:
         on_download: Callable[[], Any],
         on_shortcuts: Callable[[], Any],
     ) -> None:
-        with (
-            ui.row()
-            .classes("w-full items-center no-wrap gap-1 px-3 py-2 min-h-[52px]")
-            .mark("toolbar")
-            .props("data-testid=toolbar")
-        ):
-            self.title = (
-                ui.label("")
-                .classes(f"text-sm font-semibold truncate {theme.HEADING}")
-                .mark("photo-title")
-                .props("data-testid=photo-title")
-            )
-            self.rename_button = (
-                ui.button(icon="edit", on_click=on_rename)
-                .props("flat round dense size=sm")
-                .tooltip("Rename")
-                .mark("rename")
-                .props("data-testid=rename")
+        with tagged(ui.row().classes("w-full items-center no-wrap gap-1 px-3 py-2 min-h-[52px]"), "toolbar"):
+            self.title = tagged(ui.label("").classes(f"text-sm font-semibold truncate {theme.HEADING}"), "photo-title")
+            self.rename_button = tagged(
+                ui.button(icon="edit", on_click=on_rename).props("flat round dense size=sm").tooltip("Rename"), "rename"
             )
             ui.space()
-            self.compare_button = (
+            self.compare_button = tagged(
                 ui.button(icon="compare", on_click=on_compare)
                 .props("flat dense no-caps")
                 .classes("max-lg:hidden")
-                .tooltip("Before/after (C) · hold B for the original")
-                .mark("compare-toggle")
-                .props("data-testid=compare-toggle")
+                .tooltip("Before/after (C) · hold B for the original"),
+                "compare-toggle",
             )
             with ui.row().classes("gap-0 no-wrap max-sm:hidden"):
                 ui.button(icon="zoom_out", on_click=lambda: on_zoom("out")).props(
@@ -56,12 +42,11 @@ class StudioToolbar:
                     "flat round dense data-testid=zoom-fit"
                 ).tooltip("Fit (0)")
                 ui.button(icon="zoom_in", on_click=lambda: on_zoom("in")).props("flat round dense data-testid=zoom-in")
-            self.download_button = (
+            self.download_button = tagged(
                 ui.button("Download", icon="download", on_click=on_download)
                 .props("unelevated dense no-caps")
-                .classes("px-3 max-lg:hidden")
-                .mark("download")
-                .props("data-testid=download")
+                .classes("px-3 max-lg:hidden"),
+                "download",
             )
             ui.button(icon="keyboard", on_click=on_shortcuts).props("flat round dense").tooltip(
                 "Shortcuts (?)"

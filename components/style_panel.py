@@ -13,6 +13,7 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 from pixora_ui.engine.ops.style import PRESETS
 
 STYLE_PANEL_CSS = """
@@ -55,7 +56,7 @@ class StylePanel:
         self._build(register_button)
 
     def _build(self, register_button: Callable[[ui.button], None]) -> None:
-        with ui.column().classes("w-full gap-3").mark("style-panel").props("data-testid=style-panel"):
+        with tagged(ui.column().classes("w-full gap-3"), "style-panel"):
             with ui.row().classes("w-full items-center justify-between"):
                 ui.label("Filters").classes("text-xs font-semibold")
                 ui.label("Free · on this server").classes(
@@ -75,22 +76,20 @@ class StylePanel:
                     self._tiles[name] = tile
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 ui.label("Strength").classes("text-xs font-medium")
-                slider = (
+                slider = tagged(
                     ui.slider(min=0, max=100, step=5, value=self.strength, on_change=self._strength)
                     .props("dense label")
-                    .classes("grow")
-                    .mark("style-strength")
-                    .props("data-testid=style-strength")
+                    .classes("grow"),
+                    "style-strength",
                 )
                 ui.label().bind_text_from(slider, "value", lambda v: f"{v:g}%" if v is not None else "").classes(
                     "text-xs w-10 text-right tabular-nums"
                 )
-            button = (
+            button = tagged(
                 ui.button("Apply filter", icon="play_arrow", on_click=self._apply_filter)
                 .props("unelevated no-caps data-available=1")
-                .classes("w-full")
-                .mark("apply-style")
-                .props("data-testid=apply-style")
+                .classes("w-full"),
+                "apply-style",
             )
             register_button(button)
             if self._ai is not None:
@@ -104,31 +103,34 @@ class StylePanel:
             ui.label("Restyle with AI").classes("text-xs font-semibold")
             ui.label("1 AI edit").classes("text-[10px] font-semibold px-2 py-0.5 rounded-full bg-accent/15 text-accent")
         ui.label("Describe a look; the photo keeps its composition.").classes(f"text-xs {theme.MUTED}")
-        ui.input(
-            placeholder="as a 1950s travel poster", on_change=lambda e: setattr(self, "prompt", e.value or "")
-        ).props("dense outlined clearable maxlength=300").classes("w-full").mark("style-prompt").props(
-            "data-testid=style-prompt"
+        tagged(
+            ui.input(placeholder="as a 1950s travel poster", on_change=lambda e: setattr(self, "prompt", e.value or ""))
+            .props("dense outlined clearable maxlength=300")
+            .classes("w-full"),
+            "style-prompt",
         )
         if self._ai[0] != "gemini":
             return self._restyle_button(register_button)  # ImageKit restyles from a description only
-        ui.select(
-            {"": "No reference photo", **dict(self._image_choices())},
-            value="",
-            label="Match the style of (optional)",
-            on_change=lambda e: setattr(self, "reference", e.value or None),
-        ).props("dense outlined options-dense").classes("w-full").mark("style-reference").props(
-            "data-testid=style-reference"
+        tagged(
+            ui.select(
+                {"": "No reference photo", **dict(self._image_choices())},
+                value="",
+                label="Match the style of (optional)",
+                on_change=lambda e: setattr(self, "reference", e.value or None),
+            )
+            .props("dense outlined options-dense")
+            .classes("w-full"),
+            "style-reference",
         )
         self._restyle_button(register_button)
 
     def _restyle_button(self, register_button: Callable[[ui.button], None]) -> None:
         assert self._ai is not None
-        button = (
+        button = tagged(
             ui.button(f"Restyle with {self._ai[1]}", icon="auto_awesome", on_click=self._apply_ai)
             .props("unelevated no-caps color=accent data-available=1")
-            .classes("w-full")
-            .mark("apply-restyle")
-            .props("data-testid=apply-restyle")
+            .classes("w-full"),
+            "apply-restyle",
         )
         register_button(button)
 

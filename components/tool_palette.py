@@ -14,6 +14,7 @@ from typing import Any
 from nicegui import ui
 
 from components import theme
+from components.testids import tagged
 from pixora_ui.engine.tools.registry import Param
 from pixora_ui.services.studio import ToolCard, providers_for
 
@@ -110,7 +111,7 @@ class ToolPalette:
         groups: dict[str, list[ToolCard]] = {}
         for card in self.cards.values():
             groups.setdefault(card.group_label, []).append(card)
-        with ui.column().classes("w-full gap-4").mark("tool-palette").props("data-testid=tool-palette"):
+        with tagged(ui.column().classes("w-full gap-4"), "tool-palette"):
             if not self.cards:
                 ui.label("No tools are installed on this server.").classes(f"text-sm {theme.MUTED}")
             for group_label, cards in groups.items():
@@ -124,12 +125,11 @@ class ToolPalette:
                         self._tool(card)
 
     def _tool(self, card: ToolCard) -> None:
-        expansion = (
+        expansion = tagged(
             ui.expansion(group="tools", on_value_change=lambda e, n=card.name: self._opened(n, bool(e.value)))
             .classes("w-full pixora-tool rounded-xl")
-            .props("dense header-class='px-2 py-1 rounded-xl' expand-icon-class='hidden'")
-            .mark(f"tool-{card.name}")
-            .props("data-testid=" + f"tool-{card.name}")
+            .props("dense header-class='px-2 py-1 rounded-xl' expand-icon-class='hidden'"),
+            f"tool-{card.name}",
         )
         self._expansions[card.name] = expansion
         with expansion.add_slot("header"), ui.row().classes("w-full items-center no-wrap gap-3 py-1"):
@@ -144,9 +144,10 @@ class ToolPalette:
                 if card.available:
                     ui.label(card.description).classes(f"text-xs {theme.MUTED} leading-tight truncate w-full")
                 else:
-                    ui.label(card.reason or "Not available").classes("text-xs text-warning leading-tight").mark(
-                        f"tool-reason-{card.name}"
-                    ).props("data-testid=" + f"tool-reason-{card.name}")
+                    tagged(
+                        ui.label(card.reason or "Not available").classes("text-xs text-warning leading-tight"),
+                        f"tool-reason-{card.name}",
+                    )
             ui.label(card.cost_label).classes(
                 "text-[10px] font-semibold px-2 py-0.5 rounded-full whitespace-nowrap "
                 + ("bg-accent/15 text-accent" if card.costs_credit else "bg-positive/10 text-positive")
@@ -168,7 +169,7 @@ class ToolPalette:
             for param in card.params:
                 self._param(card, param)
             if len(card.providers) > 1:
-                self._provider_select[card.name] = (
+                self._provider_select[card.name] = tagged(
                     ui.select(
                         dict(card.providers),
                         value=self._provider[card.name],
@@ -176,9 +177,8 @@ class ToolPalette:
                         on_change=lambda e, n=card.name: self._provider.__setitem__(n, e.value),
                     )
                     .props("dense outlined options-dense")
-                    .classes("w-full")
-                    .mark(f"provider-{card.name}")
-                    .props("data-testid=" + f"provider-{card.name}")
+                    .classes("w-full"),
+                    f"provider-{card.name}",
                 )
             if card.provider_label:
                 self._provider_note[card.name] = (
@@ -186,13 +186,12 @@ class ToolPalette:
                     .classes(f"text-xs {theme.MUTED}")
                     .mark(f"runs-on-{card.name}")
                 )
-            button = (
+            button = tagged(
                 ui.button("Apply" + (" · 1 AI edit" if card.costs_credit else ""), icon="play_arrow")
                 .on("click", lambda n=card.name: self._apply(n), js_handler=INSTANT_FEEDBACK_JS)
                 .props("unelevated no-caps")
-                .classes("w-full")
-                .mark(f"apply-{card.name}")
-                .props("data-testid=" + f"apply-{card.name}")
+                .classes("w-full"),
+                f"apply-{card.name}",
             )
             button.props(f"data-available={'1' if card.available else ''}")
             if not card.available:
@@ -247,47 +246,59 @@ class ToolPalette:
                 labels = param.choice_labels or tuple(c.replace("-", " ").capitalize() for c in param.choices)
                 options = dict(zip(param.choices, labels, strict=False))
                 if len(options) <= 4 and sum(len(v) for v in options.values()) <= 28:
-                    ui.toggle(options, value=value, on_change=setter).props(
-                        "dense no-caps unelevated toggle-color=primary spread"
-                    ).classes("w-full rounded-lg border border-black/10 dark:border-white/10").mark(mark).props(
-                        f"data-testid={mark}"
+                    tagged(
+                        ui.toggle(options, value=value, on_change=setter)
+                        .props("dense no-caps unelevated toggle-color=primary spread")
+                        .classes("w-full rounded-lg border border-black/10 dark:border-white/10"),
+                        mark,
                     )
                 else:
-                    ui.select(options, value=value, on_change=setter).props("dense outlined options-dense").classes(
-                        "w-full"
-                    ).mark(mark).props(f"data-testid={mark}")
+                    tagged(
+                        ui.select(options, value=value, on_change=setter)
+                        .props("dense outlined options-dense")
+                        .classes("w-full"),
+                        mark,
+                    )
             elif param.kind in {"int", "float"}:
                 if param.min is not None and param.max is not None and param.max - param.min <= 1000:
                     step = param.step or (1 if param.kind == "int" else (param.max - param.min) / 100)
                     with ui.row().classes("w-full items-center no-wrap gap-2"):
-                        slider = (
+                        slider = tagged(
                             ui.slider(min=param.min, max=param.max, step=step, value=value, on_change=setter)
                             .props("dense label")
-                            .classes("grow")
-                            .mark(mark)
-                            .props(f"data-testid={mark}")
+                            .classes("grow"),
+                            mark,
                         )
                         ui.label().bind_text_from(slider, "value", lambda v: f"{v:g}" if v is not None else "").classes(
                             "text-xs w-10 text-right tabular-nums"
                         )
                 else:
-                    ui.number(value=value, step=param.step or 1, min=param.min, max=param.max, on_change=setter).props(
-                        "dense outlined"
-                    ).classes("w-full").mark(mark).props(f"data-testid={mark}")
+                    tagged(
+                        ui.number(value=value, step=param.step or 1, min=param.min, max=param.max, on_change=setter)
+                        .props("dense outlined")
+                        .classes("w-full"),
+                        mark,
+                    )
             elif param.kind == "bool":
-                ui.switch(param.label, value=bool(value), on_change=setter).props("dense").mark(mark).props(
-                    f"data-testid={mark}"
-                )
+                tagged(ui.switch(param.label, value=bool(value), on_change=setter).props("dense"), mark)
             elif param.kind == "color":
                 _color(value or "#ffffff", setter, mark)
             elif param.kind == "text":
-                ui.input(value=value or "", on_change=setter, placeholder=param.help or "").props(
-                    "dense outlined clearable"
-                ).classes("w-full").mark(mark).props(f"data-testid={mark}")
+                tagged(
+                    ui.input(value=value or "", on_change=setter, placeholder=param.help or "")
+                    .props("dense outlined clearable")
+                    .classes("w-full"),
+                    mark,
+                )
             elif param.kind == "image":
-                ui.select(
-                    dict(self._image_choices()), value=value, on_change=setter, label="Choose one of your photos"
-                ).props("dense outlined options-dense").classes("w-full").mark(mark).props(f"data-testid={mark}")
+                tagged(
+                    ui.select(
+                        dict(self._image_choices()), value=value, on_change=setter, label="Choose one of your photos"
+                    )
+                    .props("dense outlined options-dense")
+                    .classes("w-full"),
+                    mark,
+                )
             if param.help and param.kind != "text":
                 ui.label(param.help).classes(f"text-[11px] {theme.MUTED}")
 
@@ -315,13 +326,7 @@ SWATCHES = ("#ffffff", "#000000", "#f3f4f6", "#6d5efc", "#0ea5e9", "#f472b6", "#
 
 def _color(value: str, setter: Callable[[Any], None], mark: str) -> None:
     with ui.row().classes("items-center gap-1.5 w-full"):
-        picker = (
-            ui.color_input(value=value, on_change=setter)
-            .props("dense outlined")
-            .classes("w-32")
-            .mark(mark)
-            .props(f"data-testid={mark}")
-        )
+        picker = tagged(ui.color_input(value=value, on_change=setter).props("dense outlined").classes("w-32"), mark)
         for swatch in SWATCHES:
             ui.element("button").classes("w-6 h-6 rounded-full border border-black/15 cursor-pointer").style(
                 f"background:{swatch}"

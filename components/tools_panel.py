@@ -14,6 +14,7 @@ from nicegui import ElementFilter, ui
 from components import verify_notice
 from components.prompt_box import PromptBox
 from components.style_panel import StylePanel
+from components.testids import tagged
 from components.tool_palette import ToolPalette
 from pixora_ui.auth.current import CurrentUser
 from pixora_ui.services import create, studio
@@ -26,11 +27,11 @@ class ToolsPanel:
         self.prompt: PromptBox | None = None
         self.palette: ToolPalette | None = None
         self.style_panel: StylePanel | None = None
-        self.credit = (
-            ui.label(user.usage.label)
-            .classes("lg:hidden text-xs px-3 py-1 rounded-full bg-primary/10 text-primary font-medium self-start")
-            .mark("credit-label")
-            .props("data-testid=credit-label")
+        self.credit = tagged(
+            ui.label(user.usage.label).classes(
+                "lg:hidden text-xs px-3 py-1 rounded-full bg-primary/10 text-primary font-medium self-start"
+            ),
+            "credit-label",
         )
         if not user.email_verified and user.usage.limit is not None:
             verify_notice.create(user_id=user.id, email=user.email)

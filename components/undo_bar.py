@@ -6,6 +6,8 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
+from components.testids import tagged
+
 SHOWN_S = 8.0
 
 
@@ -20,13 +22,13 @@ class UndoBar:
         self.hide()
         with (
             self._container,
-            ui.row()
-            .classes(
-                "fixed bottom-20 lg:bottom-6 left-1/2 -translate-x-1/2 z-[3000] items-center gap-3 px-4 py-2 "
-                "rounded-xl bg-slate-900 text-white shadow-lg no-wrap"
-            )
-            .mark("undo-bar")
-            .props("data-testid=undo-bar") as bar,
+            tagged(
+                ui.row().classes(
+                    "fixed bottom-20 lg:bottom-6 left-1/2 -translate-x-1/2 z-[3000] items-center gap-3 px-4 py-2 "
+                    "rounded-xl bg-slate-900 text-white shadow-lg no-wrap"
+                ),
+                "undo-bar",
+            ) as bar,
         ):
             ui.label(text).classes("text-sm")
 
@@ -34,9 +36,7 @@ class UndoBar:
                 bar.delete()
                 await on_undo()
 
-            ui.button("Undo", on_click=do_undo).props("flat dense no-caps color=white").mark("undo-delete").props(
-                "data-testid=undo-delete"
-            )
+            tagged(ui.button("Undo", on_click=do_undo).props("flat dense no-caps color=white"), "undo-delete")
         self._bar = bar
         with bar:
             ui.timer(SHOWN_S, lambda: None if bar.is_deleted else bar.delete(), once=True)

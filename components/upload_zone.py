@@ -13,6 +13,7 @@ from typing import Any
 from nicegui import events, ui
 
 from components import theme
+from components.testids import tagged
 from pixora_ui.services import studio
 from pixora_ui.settings import get_settings
 from pixora_ui.web.body_limit import UPLOAD_MAX_FILES
@@ -111,8 +112,8 @@ class UploadZone:
         self.busy = 0
         ui.add_css(UPLOAD_CSS)
         hint = f"JPEG, PNG, WebP, HEIC · up to {settings.max_upload_mb} MB and {settings.max_pixels_mp:g} MP"
-        with ui.column().classes("w-full gap-1").mark("upload-zone").props("data-testid=upload-zone"):
-            self.upload = (
+        with tagged(ui.column().classes("w-full gap-1"), "upload-zone"):
+            self.upload = tagged(
                 ui.upload(
                     multiple=True,
                     auto_upload=True,
@@ -121,17 +122,14 @@ class UploadZone:
                     on_upload=self._handle,
                 )
                 .props(f'accept="{ACCEPT}" flat')
-                .classes("pixora-upload")
-                .mark("upload")
-                .props("data-testid=upload")
+                .classes("pixora-upload"),
+                "upload",
             )
             # Quasar says why each file was refused (format, size, count): pass that on, not a guess.
             self.upload.on("rejected", self._rejected, js_handler=_REJECTED_JS)
             self.upload.add_slot("header", _HEADER.replace("__HINT__", html.escape(hint)))
             self.upload.add_slot("list", _LIST)
-            self.messages = (
-                ui.column().classes("w-full gap-1").mark("upload-messages").props("data-testid=upload-messages")
-            )
+            self.messages = tagged(ui.column().classes("w-full gap-1"), "upload-messages")
         ui.add_body_html(f"<script>{_PASTE_JS.replace('__ID__', str(self.upload.id))}</script>")
 
     def pick(self) -> None:
@@ -148,7 +146,7 @@ class UploadZone:
                 ui.label(text).classes("grow")
                 ui.button(icon="close", on_click=row.delete).props("flat round dense size=xs")
         if error:
-            row.mark("upload-error").props("data-testid=upload-error")
+            tagged(row, "upload-error")
         while len(self.messages.default_slot.children) > 5:
             self.messages.default_slot.children[0].delete()
 

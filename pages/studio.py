@@ -28,6 +28,7 @@ from components.library_panel import LibraryPanel
 from components.studio_sheets import Sheets, bottom_nav
 from components.studio_toolbar import StudioToolbar
 from components.submit_guard import Request as EditRequest
+from components.testids import tagged
 from components.tool_palette import ToolPalette
 from components.tools_panel import ToolsPanel
 from components.undo_bar import UndoBar
@@ -93,7 +94,7 @@ class StudioPage:
             )
         )
         with frame("Studio", viewer=viewer_of(self.user), footer=False):
-            with ui.element("div").classes("pixora-studio").mark("studio").props("data-testid=studio"):
+            with tagged(ui.element("div").classes("pixora-studio"), "studio"):
                 self._left()
                 self._center()
                 self._right()

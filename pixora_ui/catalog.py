@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from db.models import PLAN_FREE
+from pixora_ui.services.plans import limit_for
 from pixora_ui.settings import Settings, get_settings
 
 
@@ -43,8 +44,6 @@ def plans(settings: Settings | None = None) -> tuple[PlanCard, ...]:
     """Free, Pro and Team as the plan rules (`services.plans`) make them: every tool on every plan;
     Free has a number of AI edits, Pro and Team have no limit. Nothing else differs, so nothing else
     is sold as Pro."""
-    from pixora_ui.services.plans import limit_for
-
     free_edits = limit_for(PLAN_FREE, settings or get_settings())
     return (
         PlanCard(

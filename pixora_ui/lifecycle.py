@@ -6,8 +6,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from nicegui.server import Server
+
 from db.migrate import upgrade
 from db.session import dispose_engine
+from pixora_ui.engine.models.warmup import reset_state, start_background_warm_up
+from pixora_ui.providers import local  # looked up at call time: tests swap local.engine_executor
 from pixora_ui.services import transforms
 from pixora_ui.settings import Settings, get_settings
 from pixora_ui.workers import runner
@@ -28,8 +32,6 @@ LISTEN_WAIT_S = 30.0
 
 def _listening() -> bool | None:
     """Whether uvicorn accepts connections yet; None when none serves this app (NiceGUI's simulated user)."""
-    from nicegui.server import Server
-
     server = getattr(Server, "instance", None)
     return None if server is None else bool(getattr(server, "started", False))
 
@@ -37,14 +39,11 @@ def _listening() -> bool | None:
 async def _warm_up_once_serving() -> None:
     """Start the model warm-up once the server listens: started earlier, its imports would hold the
     GIL while the server still starts up and delay the first /healthz answer."""
-    from pixora_ui.engine.models.warmup import start_background_warm_up
-    from pixora_ui.providers.local import engine_executor
-
     deadline = asyncio.get_running_loop().time() + LISTEN_WAIT_S
     # uvicorn offers a flag, not an event; a server that never listens warms up after LISTEN_WAIT_S.
     while _listening() is False and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
-    start_background_warm_up(engine_executor())
+    start_background_warm_up(local.engine_executor())
 
 
 def _warms_up_here(settings: Settings) -> bool:
@@ -93,7 +92,5 @@ async def shutdown() -> None:
         except Exception:
             log.exception("error while stopping a service")
     if _warms_up_here(get_settings()):
-        from pixora_ui.engine.models.warmup import reset_state
-
         reset_state()  # the engine executor is gone; a server started again warms up again (cheaply)
     await dispose_engine()

@@ -7,6 +7,7 @@ never load NiceGUI, FastAPI or Alembic.
 from __future__ import annotations
 
 from nicegui import app, ui
+from nicegui.storage import Storage
 
 from pages import register_pages
 from pixora_ui import lifecycle
@@ -29,7 +30,6 @@ def run_server(settings: Settings, *, host: str | None = None, port: int | None 
     if not is_user_simulation():
         lifecycle.migrate_before_serving(settings)
         # Keep NiceGUI's per-browser storage inside the data folder, like everything else we write.
-        from nicegui.storage import Storage
 
         Storage.path = settings.nicegui_storage_dir.resolve()
     ui.run(

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -30,14 +31,17 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from pixora_ui.bench.runner import bench_photo, tool_case  # noqa: E402
+from pixora_ui.engine.models import isnet  # noqa: E402
+from pixora_ui.engine.ops import imageio  # noqa: E402
+from pixora_ui.providers.local import _lower_priority  # noqa: E402
+
 TARGET_RATIO = 1.2
 PASSWORD = "bench password 123"  # noqa: S105 - a throwaway account in a temporary folder
 
 
 def _photos(count: int) -> list[bytes]:
-    from pixora_ui.bench.runner import bench_photo
-    from pixora_ui.engine.ops import imageio
-
     base = imageio.decode(bench_photo("12 MP"), max_bytes=1 << 30, max_pixels=1 << 30).pixels
     out = []
     for index in range(count):
@@ -50,18 +54,11 @@ def _photos(count: int) -> list[bytes]:
 def _engine_times(photos: list[bytes], mode: str) -> list[float]:
     """In a thread at the server's background priority (nice 10, as the server runs its jobs), so a
     busy machine slows both sides alike; on a quiet machine the priority changes nothing."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from pixora_ui.providers.local import _lower_priority
-
     with ThreadPoolExecutor(1, initializer=_lower_priority) as pool:
         return pool.submit(_engine_runs, photos, mode).result()
 
 
 def _engine_runs(photos: list[bytes], mode: str) -> list[float]:
-    from pixora_ui.bench.runner import tool_case
-    from pixora_ui.engine.models import isnet
-
     case = tool_case("remove-bg", "remove-bg", {"mode": mode})
     case.run(photos[0])  # warm-up: model load
     times = []

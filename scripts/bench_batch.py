@@ -28,13 +28,21 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from db.migrate import upgrade  # noqa: E402
+from db.models import PLAN_PRO, User  # noqa: E402
+from db.session import dispose_engine, session_scope  # noqa: E402
+from pixora_ui.bench.runner import bench_photo  # noqa: E402
+from pixora_ui.engine.ops import imageio  # noqa: E402
+from pixora_ui.services import assets, batches, jobs  # noqa: E402
+from pixora_ui.services.batch_zip import download_entries, stream_zip  # noqa: E402
+from pixora_ui.settings import get_settings, reset_settings  # noqa: E402
+from pixora_ui.workers import runner  # noqa: E402
+
 TARGET_RATIO = 1.1
 
 
 def _photos(count: int, size: str, offset: int) -> list[bytes]:
-    from pixora_ui.bench.runner import bench_photo
-    from pixora_ui.engine.ops import imageio
-
     base = imageio.decode(bench_photo(size), max_bytes=1 << 30, max_pixels=1 << 30).pixels
     out = []
     for index in range(offset, offset + count):
@@ -74,11 +82,6 @@ class _PeakRss:
 
 
 async def _setup(data_dir: Path) -> int:
-    from db.migrate import upgrade
-    from db.models import PLAN_PRO, User
-    from db.session import session_scope
-    from pixora_ui.settings import get_settings, reset_settings
-
     os.environ.update(
         {
             "DATA_DIR": str(data_dir),
@@ -103,9 +106,6 @@ async def _setup(data_dir: Path) -> int:
 
 
 async def _upload(user_id: int, photos: list[bytes]) -> list[str]:
-    from db.session import session_scope
-    from pixora_ui.services import assets
-
     ids = []
     for index, data in enumerate(photos):
         async with session_scope() as session:
@@ -115,9 +115,6 @@ async def _upload(user_id: int, photos: list[bytes]) -> list[str]:
 
 
 async def _singles(user_id: int, photo_ids: list[str], tool: str) -> tuple[float, int]:
-    from db.session import session_scope
-    from pixora_ui.services import jobs
-
     total = 0.0
     ok = 0
     for photo_id in photo_ids:
@@ -131,9 +128,6 @@ async def _singles(user_id: int, photo_ids: list[str], tool: str) -> tuple[float
 
 
 async def _batch(user_id: int, photo_ids: list[str], tool: str) -> tuple[float, int, str]:
-    from db.session import session_scope
-    from pixora_ui.services import batches, jobs
-
     started = time.perf_counter()
     async with session_scope() as session:
         view = await batches.submit(session, user_id=user_id, photo_ids=photo_ids, tool=tool)
@@ -146,9 +140,6 @@ async def _batch(user_id: int, photo_ids: list[str], tool: str) -> tuple[float, 
 
 
 async def _zip(user_id: int, batch_id: str) -> tuple[float, int]:
-    from db.session import session_scope
-    from pixora_ui.services.batch_zip import download_entries, stream_zip
-
     started = time.perf_counter()
     async with session_scope() as session:
         entries = await download_entries(session, user_id=user_id, batch_id=batch_id, fmt="jpeg")
@@ -159,9 +150,6 @@ async def _zip(user_id: int, batch_id: str) -> tuple[float, int]:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    from db.session import dispose_engine
-    from pixora_ui.workers import runner
-
     os.environ.setdefault("MODELS_DIR", str(REPO / "data" / "models"))
     with tempfile.TemporaryDirectory(prefix="pixora-bench-batch-") as folder:
         user_id = await _setup(Path(folder) / "data")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import shutil
 import statistics
@@ -29,20 +30,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import numpy as np
+from PIL import Image
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_http import _env, _free_port, _photo  # noqa: E402
 
+from db.migrate import upgrade  # noqa: E402
+from db.models import PLAN_PRO, User  # noqa: E402
+from db.session import dispose_engine, session_scope  # noqa: E402
+from pixora_ui.auth.sessions import create_session  # noqa: E402
+from pixora_ui.services import assets  # noqa: E402
+from pixora_ui.settings import get_settings, reset_settings  # noqa: E402
+
 
 def _variants(count: int) -> list[bytes]:
     """`count` different 12 MP JPEGs of the same scene."""
-    import io
-
-    import numpy as np
-    from PIL import Image
-
     base = np.asarray(Image.open(io.BytesIO(_photo(4000, 3000))).convert("RGB"))
     photos = []
     for i in range(count):
@@ -56,11 +63,6 @@ def _variants(count: int) -> list[bytes]:
 
 async def _prepare(photos: list[bytes]) -> tuple[str, list[str]]:
     """A Pro user with a session and the photos uploaded; (session token, asset ids)."""
-    from db.models import PLAN_PRO, User
-    from db.session import dispose_engine, session_scope
-    from pixora_ui.auth.sessions import create_session
-    from pixora_ui.services import assets
-
     async with session_scope() as session:
         user = User(email="first-edit@example.com", name="Bench", plan=PLAN_PRO, usage_limit=None)
         session.add(user)
@@ -101,7 +103,6 @@ def _warming(body: dict[str, Any]) -> bool:
 def _round(env: dict[str, str], port: int, job: tuple[str, list[str]], tag: str) -> dict[str, Any]:
     """One fresh server: time to /healthz and to a finished warm-up, the first job, then one per other photo."""
     token, asset_ids = job
-    import httpx
 
     base = f"http://127.0.0.1:{port}"
     launched = time.perf_counter()
@@ -147,8 +148,6 @@ def main() -> int:
     port = _free_port()
     env = _env(workdir / "data", port)
     os.environ.update(env)
-    from db.migrate import upgrade
-    from pixora_ui.settings import get_settings, reset_settings
 
     reset_settings()
     upgrade(get_settings())

@@ -30,8 +30,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
+import httpx
+from PIL import Image
+from skimage import data as skdata
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from db.migrate import upgrade  # noqa: E402
+from db.models import PLAN_PRO, User  # noqa: E402
+from db.session import dispose_engine, session_scope  # noqa: E402
+from pixora_ui.auth.sessions import create_session  # noqa: E402
+from pixora_ui.engine.tools import catalog  # noqa: E402
+from pixora_ui.services import assets, jobs, media  # noqa: E402
+from pixora_ui.settings import get_settings, reset_settings  # noqa: E402
+from pixora_ui.workers import runner  # noqa: E402
 
 
 def _free_port() -> int:
@@ -41,10 +55,6 @@ def _free_port() -> int:
 
 
 def _photo(width: int, height: int) -> bytes:
-    import cv2
-    from PIL import Image
-    from skimage import data as skdata
-
     big = cv2.resize(skdata.astronaut(), (width, height), interpolation=cv2.INTER_CUBIC)
     out = io.BytesIO()
     Image.fromarray(big).save(out, format="JPEG", quality=90)
@@ -69,11 +79,6 @@ def _env(data_dir: Path, port: int) -> dict[str, str]:
 
 
 async def _prepare(photo: bytes) -> tuple[str, str, int]:
-    from db.models import PLAN_PRO, User
-    from db.session import dispose_engine, session_scope
-    from pixora_ui.auth.sessions import create_session
-    from pixora_ui.services import assets
-
     async with session_scope() as session:
         user = User(email="bench@example.com", name="Bench", plan=PLAN_PRO, usage_limit=None)
         session.add(user)
@@ -123,9 +128,7 @@ def _wrk(
 
 def _pick_tools() -> tuple[str | None, str | None]:
     """(heavy background-removal tool, any tool to submit) from the real registry."""
-    from pixora_ui.engine.tools.catalog import get_registry
-
-    registry = get_registry()
+    registry = catalog.get_registry()
     names = [t.name for t in registry.all()]
     heavy = next((n for n in ("remove-bg", "remove-background", "cutout") if n in names), None)
     light = next((t.name for t in registry.all() if not t.costs_credit), heavy)
@@ -134,8 +137,6 @@ def _pick_tools() -> tuple[str | None, str | None]:
 
 def _start_busy(base: str, token: str, asset_id: str, *, heavy: str, count: int) -> list[str]:
     """Submit `count` heavy jobs (one per engine worker and more) and wait until one runs."""
-    import httpx
-
     with httpx.Client(base_url=base, cookies={"pixora_session": token}, timeout=30) as client:
         ids = []
         for i in range(count):
@@ -153,16 +154,12 @@ def _start_busy(base: str, token: str, asset_id: str, *, heavy: str, count: int)
 
 
 def _cancel_all(base: str, token: str, ids: list[str]) -> None:
-    import httpx
-
     with httpx.Client(base_url=base, cookies={"pixora_session": token}, timeout=30) as client:
         for job_id in ids:
             client.post(f"/api/jobs/{job_id}/cancel")
 
 
 def _submit_latency(base: str, token: str, asset_id: str, *, heavy: str, light: str, count: int) -> dict[str, float]:
-    import httpx
-
     cookies = {"pixora_session": token}
     with httpx.Client(base_url=base, cookies=cookies, timeout=30) as client:
         first = client.post("/api/jobs", json={"asset_id": asset_id, "tool": heavy, "idempotency_key": "bench-heavy"})
@@ -195,11 +192,6 @@ def _submit_latency(base: str, token: str, asset_id: str, *, heavy: str, light: 
 
 async def _loop_lag(photo: bytes, heavy: str) -> dict[str, float]:
     """In this process: the runner runs a 12 MP job while a probe measures how late the loop wakes."""
-    from db.models import PLAN_PRO, User
-    from db.session import dispose_engine, session_scope
-    from pixora_ui.services import assets, jobs
-    from pixora_ui.workers import runner
-
     async with session_scope() as session:
         user = User(email="lag@example.com", name="Lag", plan=PLAN_PRO, usage_limit=None)
         session.add(user)
@@ -265,8 +257,6 @@ def main() -> int:
     port = _free_port()
     env = _env(workdir / "data", port)
     os.environ.update(env)
-    from db.migrate import upgrade
-    from pixora_ui.settings import get_settings, reset_settings
 
     reset_settings()
     upgrade(get_settings())
@@ -278,8 +268,6 @@ def main() -> int:
     )
     results: dict[str, Any] = {}
     try:
-        import httpx
-
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -312,7 +300,6 @@ def main() -> int:
             after = httpx.get(f"{base}/healthz").json().get("jobs", {}).get("workers_busy", 0)
             results["usage_workers_busy"]["workers_busy"] = float(min(before, after))
             _cancel_all(base, token, busy)
-        from pixora_ui.services import media
 
         signed = media.signed_url(asset_id, variant="preview", expires_in=3600)
         httpx.get(base + signed).raise_for_status()

@@ -11,23 +11,39 @@ Numbers on a shared 2-core machine are noisy: read them as an upper bound.
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import contextlib
 import io
+import json
 import os
+import re
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
+import socketio
 from PIL import Image
+from playwright.async_api import async_playwright
+from skimage import data
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a script: the app's packages are at the repository root
+
+from db.session import session_scope  # noqa: E402
+from pixora_ui.auth import passwords  # noqa: E402
+from pixora_ui.auth.accounts import create_password_user  # noqa: E402
+from pixora_ui.auth.sessions import SESSION_COOKIE, create_session  # noqa: E402
+from pixora_ui.services import assets  # noqa: E402
+
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 LOADED = (
@@ -43,8 +59,6 @@ def free_port() -> int:
 
 
 def photo_12mp() -> bytes:
-    from skimage import data
-
     image = Image.fromarray(data.astronaut()).resize((4240, 2832), Image.Resampling.BICUBIC)
     noise = np.random.default_rng(1).integers(0, 12, (2832, 4240, 3), dtype=np.uint8)
     image = Image.fromarray(np.asarray(image) + noise)
@@ -55,14 +69,6 @@ def photo_12mp() -> bytes:
 
 async def prepare_users(count: int) -> list[str]:
     """Users with one small photo each; returns their session tokens."""
-    from skimage import data
-
-    from db.session import session_scope
-    from pixora_ui.auth import passwords
-    from pixora_ui.auth.accounts import create_password_user
-    from pixora_ui.auth.sessions import create_session
-    from pixora_ui.services import assets
-
     buffer = io.BytesIO()
     Image.fromarray(data.astronaut()).save(buffer, format="PNG")
     password_hash = await passwords.hash_password("bench password 123")
@@ -99,16 +105,6 @@ class SimulatedUser:
                 self.elements[key] = element
 
     async def start(self) -> None:
-        import ast
-        import json
-        import re
-        import uuid
-
-        import httpx
-        import socketio
-
-        from pixora_ui.auth.sessions import SESSION_COOKIE
-
         async with httpx.AsyncClient(base_url=self.base, timeout=60) as http:
             page = await http.get("/studio", cookies={SESSION_COOKIE: self.token})
         html = page.text
@@ -212,10 +208,6 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, float]:
-    from playwright.async_api import async_playwright
-
-    from pixora_ui.auth.sessions import SESSION_COOKIE
-
     base = args.base
     tokens = await prepare_users(args.users + 1)
     results: dict[str, float] = {}

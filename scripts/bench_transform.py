@@ -29,18 +29,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from db.migrate import upgrade  # noqa: E402
+from db.models import PLAN_PRO, User  # noqa: E402
+from db.session import dispose_engine, session_scope  # noqa: E402
+from pixora_ui.auth.sessions import create_session  # noqa: E402
+from pixora_ui.services import assets, media  # noqa: E402
+from pixora_ui.settings import get_settings, reset_settings  # noqa: E402
 from scripts.bench_http import _env, _free_port, _photo, _wrk  # noqa: E402
 
 
 async def _prepare(photos: dict[str, bytes]) -> tuple[str, dict[str, str]]:
-    from db.models import PLAN_PRO, User
-    from db.session import dispose_engine, session_scope
-    from pixora_ui.auth.sessions import create_session
-    from pixora_ui.services import assets
-
     ids: dict[str, str] = {}
     async with session_scope() as session:
         user = User(email="bench@example.com", name="Bench", plan=PLAN_PRO, usage_limit=None)
@@ -90,8 +93,6 @@ class _Sampler(threading.Thread):
         self.usage_ms: list[float] = []
 
     def run(self) -> None:
-        import httpx
-
         last_probe = 0.0
         with httpx.Client(timeout=30) as client:
             while not self.stop.is_set():
@@ -107,8 +108,6 @@ class _Sampler(threading.Thread):
 
 
 def _concurrent(pid: int, base: str, cookie: dict[str, str], urls: list[str]) -> dict[str, float]:
-    import httpx
-
     baseline = _rss_kb(pid)
     sampler = _Sampler(pid, f"{base}/api/usage", cookie)
     sampler.start()
@@ -151,8 +150,6 @@ def main() -> int:
     port = _free_port()
     env = _env(workdir / "data", port)
     os.environ.update(env)
-    from db.migrate import upgrade
-    from pixora_ui.settings import get_settings, reset_settings
 
     reset_settings()
     upgrade(get_settings())
@@ -163,8 +160,6 @@ def main() -> int:
     )
     rows: list[tuple[str, dict[str, Any]]] = []
     try:
-        import httpx
-
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -198,7 +193,6 @@ def main() -> int:
         # 3. and 4. Eight concurrent first-time computations on the 49 MP photo.
         transforms = [f"/ik/{big}/p.jpg?tr=w-{6000 + i}" for i in range(8)]
         rows.append(("8 concurrent w-6000+i of 49 MP", _concurrent(server.pid, base, cookie, transforms)))
-        from pixora_ui.services import media
 
         conversions = [media.signed_url(big, fmt="webp", quality=60 + i, expires_in=3600) for i in range(8)]
         rows.append(("8 concurrent webp conversions, 49 MP", _concurrent(server.pid, base, cookie, conversions)))

@@ -30,15 +30,24 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import cv2
+import redis
+from PIL import Image
+from skimage import data as skdata
+from sqlalchemy import select
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from db.migrate import upgrade  # noqa: E402
+from db.models import PLAN_PRO, Job, User, as_utc  # noqa: E402
+from db.session import dispose_engine, session_scope  # noqa: E402
+from pixora_ui.services import assets, jobs  # noqa: E402
+from pixora_ui.settings import get_settings, reset_settings  # noqa: E402
+from pixora_ui.workers import runner  # noqa: E402
+
 
 def _photo(megapixels: float) -> bytes:
-    import cv2
-    from PIL import Image
-    from skimage import data as skdata
-
     side = int((megapixels * 1_000_000) ** 0.5)
     big = cv2.resize(skdata.astronaut(), (side, side), interpolation=cv2.INTER_CUBIC)
     out = io.BytesIO()
@@ -47,8 +56,6 @@ def _photo(megapixels: float) -> bytes:
 
 
 def _configure(data_dir: Path, **extra: str) -> None:
-    from pixora_ui.settings import reset_settings
-
     os.environ.update(
         {
             "DATA_DIR": str(data_dir),
@@ -64,12 +71,6 @@ def _configure(data_dir: Path, **extra: str) -> None:
 
 
 async def _user_and_photo(photo: bytes) -> tuple[int, str]:
-    from db.migrate import upgrade
-    from db.models import PLAN_PRO, User
-    from db.session import session_scope
-    from pixora_ui.services import assets
-    from pixora_ui.settings import get_settings
-
     get_settings().data_dir.mkdir(parents=True, exist_ok=True)
     await asyncio.to_thread(upgrade, get_settings())
     async with session_scope() as session:
@@ -81,17 +82,12 @@ async def _user_and_photo(photo: bytes) -> tuple[int, str]:
 
 
 async def _submit(user_id: int, asset_id: str, tool: str, params: dict[str, Any]) -> str:
-    from db.session import session_scope
-    from pixora_ui.services import jobs
-
     async with session_scope() as session:
         view = await jobs.submit(session, user_id=user_id, asset_id=asset_id, tool=tool, params=params)
     return view.id
 
 
 async def _wait_all(user_id: int, ids: list[str], timeout: float) -> list[Any]:  # noqa: ASYNC109 - bounded poll
-    from db.session import session_scope
-    from pixora_ui.services import jobs
 
     deadline = time.monotonic() + timeout
     while True:
@@ -103,9 +99,6 @@ async def _wait_all(user_id: int, ids: list[str], timeout: float) -> list[Any]: 
 
 
 async def _throughput(workers: int, count: int, photo: bytes, root: Path) -> dict[str, float]:
-    from db.session import dispose_engine
-    from pixora_ui.workers import runner
-
     _configure(root / f"w{workers}", ENGINE_WORKERS=str(workers), WORKER_WARM_MODELS="true", QUEUE_URL="")
     user_id, asset_id = await _user_and_photo(photo)
     service = runner.Runner()
@@ -138,12 +131,6 @@ async def _throughput(workers: int, count: int, photo: bytes, root: Path) -> dic
 
 
 async def _redis_overhead(redis_url: str, count: int, root: Path) -> dict[str, float]:
-    from sqlalchemy import select
-
-    from db.models import Job, as_utc
-    from db.session import dispose_engine, session_scope
-    from pixora_ui.workers import runner
-
     prefix = f"pixora-bench-{uuid.uuid4().hex[:8]}-"
     _configure(root / "redis", QUEUE_URL=redis_url, QUEUE_PREFIX=prefix, WORKER_WARM_MODELS="false", ENGINE_WORKERS="1")
     user_id, asset_id = await _user_and_photo(_photo(0.05))
@@ -181,7 +168,6 @@ async def _redis_overhead(redis_url: str, count: int, root: Path) -> dict[str, f
             worker.kill()
             worker.wait()
         log.close()
-        import redis
 
         client = redis.Redis.from_url(redis_url)
         keys = list(client.scan_iter(match=f"{prefix}*"))

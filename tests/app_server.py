@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import email
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -112,10 +114,6 @@ def serve_app(
 
 def mailed_link(data_dir: Path, path: str = "/verify-email", timeout_s: float = 30.0) -> str:
     """The path of the newest link to `path` in the server's outbox, once the mail is written."""
-    import email
-    import re
-    import time
-
     pattern = re.compile("(" + re.escape(path) + r"\?token=[A-Za-z0-9._%\-]+)")
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from nicegui.testing import User
 from sqlalchemy import create_engine, text
 
 from db.migrate import upgrade
 from db.models import Base
 from db.session import dispose_engine
-from pixora_ui.settings import Settings, load_settings, reset_settings
+from pixora_ui.settings import Settings, get_settings, load_settings, reset_settings
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO / "data" / "models"
@@ -97,8 +99,6 @@ async def fresh_engine() -> AsyncIterator[None]:
 
 @pytest.fixture
 def settings() -> Settings:
-    from pixora_ui.settings import get_settings
-
     return get_settings()
 
 
@@ -153,10 +153,6 @@ SHOULD_SEE_TIMEOUT_S = 20.0
 
 @pytest.fixture(autouse=True, scope="session")
 def _patient_should_see() -> Iterator[None]:
-    import time
-
-    from nicegui.testing import User
-
     original = User.should_see
 
     async def should_see(self: User, *args: object, retries: int = 3, **kwargs: object) -> None:

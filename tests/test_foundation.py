@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -10,9 +12,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from nicegui.testing import User
 
+from db import session as db_session
 from db.models import Base
 from db.session import make_sync_engine
-from pixora_ui.settings import SettingsError, get_settings, load_settings
+from pixora_ui.logs import configure_logging
+from pixora_ui.settings import SettingsError, get_settings, load_settings, reset_settings
+from pixora_ui.web.fastlane import FAST_PREFIXES, _matches
+from pixora_ui.workers import runner
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -45,12 +51,6 @@ async def test_healthz_reports_database_storage_and_models(user: User) -> None:
 
 
 async def test_healthz_is_503_when_the_database_is_unreachable(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
-    from db import session as db_session
-    from pixora_ui.settings import reset_settings
-    from pixora_ui.workers import runner
-
     await user.open("/")
     for _ in range(200):  # start-up (migrations, job recovery) runs in the background: let it finish
         if runner.get_runner() is not None:
@@ -134,10 +134,6 @@ def test_ui_modules_import_only_services(folder: str) -> None:
 
 
 def test_secrets_never_reach_the_log_even_in_tracebacks_and_extras(capsys: pytest.CaptureFixture[str]) -> None:
-    import logging
-
-    from pixora_ui.logs import configure_logging
-
     secret = "sk_live_" + "S3cr3t" * 4
     settings = load_settings({"STRIPE_SECRET_KEY": secret, "LOG_JSON": "true"}, dotenv=False)
     configure_logging(settings)
@@ -153,8 +149,6 @@ def test_secrets_never_reach_the_log_even_in_tracebacks_and_extras(capsys: pytes
 
 
 def test_fast_lane_matches_whole_path_segments_only() -> None:
-    from pixora_ui.web.fastlane import FAST_PREFIXES, _matches
-
     assert _matches("/api/usage", FAST_PREFIXES)
     assert _matches("/api/jobs/abc/cancel", FAST_PREFIXES)
     assert _matches("/media/0123/preview", FAST_PREFIXES)

@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
 
-from pixora_ui.api import batches, catalog, edits, generations, photos
+from pixora_ui.api import batches, catalog, edits, generations, photos, removebg
 from pixora_ui.api.body_cap import BodyCapMiddleware
 from pixora_ui.api.errors import install_error_handlers
 from pixora_ui.api.schemas import ErrorBody
@@ -77,12 +78,9 @@ async def api_docs() -> HTMLResponse:
 
 
 def register(app: FastAPI) -> None:
-    from pixora_ui.api import removebg
-
     app.mount(removebg.PREFIX, removebg.build())
     app.mount(PREFIX, build_v1())
-    from starlette.staticfiles import StaticFiles
-    from swagger_ui_bundle import swagger_ui_path
+    from swagger_ui_bundle import swagger_ui_path  # noqa: PLC0415 - docs assets, loaded only when /docs is served
 
     app.add_api_route("/api/docs", api_docs, methods=["GET"], include_in_schema=False)
     app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="api-docs-assets")

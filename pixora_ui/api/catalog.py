@@ -13,6 +13,7 @@ from pixora_ui.api import schemas
 from pixora_ui.api.auth import api_owner
 from pixora_ui.api.keys import KeyOwner
 from pixora_ui.engine.tools.registry import Param, Tool
+from pixora_ui.providers import router as providers
 from pixora_ui.services import jobs, usage
 
 router = APIRouter(tags=["account and tools"])
@@ -37,8 +38,6 @@ def _param(param: Param) -> schemas.ToolParam:
 
 
 def tool_info(tool: Tool) -> schemas.ToolInfo:
-    from pixora_ui.providers import router as providers
-
     choices = providers.choices_for(tool.name)
     available = any(choice.available for choice in choices)
     reasons = "; ".join(dict.fromkeys(c.reason for c in choices if c.reason and not c.available))

@@ -22,6 +22,7 @@ from pixora_ui.api.auth import api_owner
 from pixora_ui.api.errors import NO_STORE, ApiError, not_found
 from pixora_ui.api.keys import KeyOwner
 from pixora_ui.engine.tools.registry import ToolError
+from pixora_ui.providers import router as providers
 from pixora_ui.services import jobs
 from pixora_ui.services.jobs import JobNotFound, JobView
 
@@ -89,13 +90,8 @@ async def create_edit(
     if the job fails or is cancelled."""
     if body.tool not in jobs.registry():
         raise ApiError(400, "unknown_tool", f"There is no tool named {body.tool!r}. See GET /api/v1/tools.")
-    if body.provider is not None:
-        from pixora_ui.providers import router as providers
-
-        if body.provider not in providers.configured_providers():
-            raise ApiError(
-                400, "unknown_provider", f"No provider named {body.provider!r} is configured on this server."
-            )
+    if body.provider is not None and body.provider not in providers.configured_providers():
+        raise ApiError(400, "unknown_provider", f"No provider named {body.provider!r} is configured on this server.")
     key = (idempotency_key or "").strip() or None
     if key:
         await _check_reuse(owner.user_id, key, body)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import API_KEY_PREFIX, ApiKey, User, as_utc, utcnow
 from db.session import session_scope
+from pixora_ui.auth.accounts import normalise_email
 from pixora_ui.errors import PixoraError
 
 NAME_MAX = 100
@@ -145,8 +146,6 @@ async def authenticate(raw: str | None) -> KeyOwner | None:
 
 async def create_key_for_email(email: str, *, name: str) -> NewKey:
     """A new key for the account with this email (ApiKeyError when there is none)."""
-    from pixora_ui.auth.accounts import normalise_email
-
     address = normalise_email(email)
     async with session_scope() as session:
         user_id = await session.scalar(select(User.id).where(User.email == address))

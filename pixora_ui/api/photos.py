@@ -15,6 +15,8 @@ from pixora_ui.api import schemas
 from pixora_ui.api.auth import api_owner
 from pixora_ui.api.errors import ApiError, not_found
 from pixora_ui.api.keys import KeyOwner
+from pixora_ui.engine.ops import imageio
+from pixora_ui.engine.ops.imageio import ImageInputError
 from pixora_ui.services import asset_encoding, assets
 from pixora_ui.services.assets import AssetNotFound, AssetView, QuotaExceeded
 from pixora_ui.settings import get_settings
@@ -84,8 +86,6 @@ async def read_upload(request: Request) -> tuple[bytes, str]:
 
 
 async def upload_for(owner_id: int, data: bytes, name: str) -> AssetView:
-    from pixora_ui.engine.ops.imageio import ImageInputError
-
     try:
         async with session_scope() as session:
             return await assets.upload(session, owner_id=owner_id, data=data, filename=name)
@@ -174,8 +174,6 @@ async def photo_versions(photo_id: str, owner: Owner) -> schemas.VersionList:
 
 
 def _convert(data: bytes, fmt: Literal["png", "jpeg", "webp"], quality: int) -> bytes:
-    from pixora_ui.engine.ops import imageio
-
     return imageio.encode(asset_encoding.decode_stored(data), fmt, quality)  # JPEG: transparency on white
 
 

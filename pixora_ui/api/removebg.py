@@ -30,7 +30,9 @@ from starlette.responses import JSONResponse, Response
 from db.session import session_scope
 from pixora_ui.api import auth
 from pixora_ui.api.body_cap import BodyCapMiddleware
+from pixora_ui.api.photos import image_input_error
 from pixora_ui.api.removebg_options import RemoveBgError, bad_parameter, parse_options, render
+from pixora_ui.engine.ops.imageio import ImageInputError
 from pixora_ui.engine.tools.registry import ImageArray, ToolError, ToolUnavailable
 from pixora_ui.services import assets, jobs
 from pixora_ui.services.assets import AssetNotFound, QuotaExceeded
@@ -117,9 +119,6 @@ async def read_request(request: Request) -> tuple[dict[str, str], bytes, str]:
 
 async def _run_tool(user_id: int, data: bytes, name: str) -> tuple[ImageArray, int, str]:
     """Upload, run remove-bg as a job and await it: (cut-out pixels, credits charged, upload id)."""
-    from pixora_ui.api.photos import image_input_error
-    from pixora_ui.engine.ops.imageio import ImageInputError
-
     try:
         async with session_scope() as session:
             upload = await assets.upload(session, owner_id=user_id, data=data, filename=name)

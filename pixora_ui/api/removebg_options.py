@@ -11,8 +11,10 @@ import zipfile
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
 import numpy as np
 
+from pixora_ui.engine.ops import imageio
 from pixora_ui.engine.tools.registry import ImageArray
 from pixora_ui.errors import PixoraError
 from pixora_ui.settings import get_settings
@@ -151,8 +153,6 @@ def parse_options(fields: dict[str, str]) -> Options:
 
 
 def _fit(pixels: ImageArray, max_mp: float) -> ImageArray:
-    import cv2
-
     h, w = pixels.shape[:2]
     limit = max_mp * 1_000_000
     if w * h <= limit:
@@ -173,8 +173,7 @@ def _margin_box(box: tuple[int, int, int, int], margin: tuple[float, str], w: in
 
 def render(cutout: ImageArray, opts: Options) -> Output:
     """The tool's RGBA cut-out as remove.bg would answer it (blocking: run it in a thread)."""
-    from pixora_ui.engine.ops import imageio
-    from pixora_ui.engine.tools.cutout import subject_box
+    from pixora_ui.engine.tools.cutout import subject_box  # noqa: PLC0415 - kept out of the web server's start
 
     rgba = cutout if cutout.shape[2] == 4 else np.dstack([cutout, np.full(cutout.shape[:2], 255, np.uint8)])
     h, w = rgba.shape[:2]

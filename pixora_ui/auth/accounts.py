@@ -30,6 +30,7 @@ from pixora_ui.billing.checkout import cancel_subscription_for_user
 from pixora_ui.billing.errors import BillingError
 from pixora_ui.services.assets import delete_all_assets
 from pixora_ui.services.plans import apply_plan
+from pixora_ui.services.teams import delete_team
 from pixora_ui.settings import get_settings
 
 log = logging.getLogger("pixora.auth")
@@ -430,7 +431,6 @@ async def delete_account(*, user_id: int) -> None:
         owner = await session.get(User, user_id)
         if owner is not None and owner.role == ROLE_OWNER:
             # The shared subscription ends with its owner: members go back to Free, keeping their photos.
-            from pixora_ui.services.teams import delete_team
 
             await delete_team(session, owner_id=user_id)
         await session.execute(delete(User).where(User.id == user_id))

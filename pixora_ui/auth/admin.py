@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
+from db.migrate import upgrade
 from db.models import User
 from db.session import dispose_engine, session_scope
+from pixora_ui.api.keys import ApiKeyError, create_key_for_email
 from pixora_ui.auth import passwords
 from pixora_ui.auth.accounts import create_password_user, normalise_email, validate_email
 from pixora_ui.auth.errors import AccountError
@@ -24,10 +28,6 @@ def _check_plan(plan: str) -> None:
 
 
 async def _migrate() -> None:
-    import asyncio
-
-    from db.migrate import upgrade
-
     settings = get_settings()
     if settings.auto_migrate:
         await asyncio.to_thread(upgrade, settings)
@@ -69,8 +69,6 @@ async def set_plan(*, email: str, plan: str) -> None:
 
 async def create_api_key(*, email: str, name: str) -> str:
     """A new API key for the user with this email; returns the key (shown once, never stored)."""
-    from pixora_ui.api.keys import ApiKeyError, create_key_for_email
-
     await _migrate()
     try:
         created = await create_key_for_email(email, name=name)

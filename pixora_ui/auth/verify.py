@@ -20,6 +20,7 @@ from db.models import User
 from db.session import session_scope
 from pixora_ui import mail
 from pixora_ui.auth import lockout
+from pixora_ui.services import usage
 from pixora_ui.settings import get_settings
 
 log = logging.getLogger("pixora.auth")
@@ -96,8 +97,6 @@ async def confirm(token: str | None) -> int | None:
         )
         confirmed = getattr(result, "rowcount", 0) == 1
     if confirmed:
-        from pixora_ui.services import usage
-
         usage.forget_user_usage(user_id)
         log.info("account %s confirmed its e-mail address", user_id)
     return user_id if confirmed else None

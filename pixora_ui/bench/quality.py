@@ -34,7 +34,12 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
+from pixora_ui.bench.cases.cutout_basic import _rembg_session
+from pixora_ui.engine.models import faces, isnet, upscale
+from pixora_ui.engine.ops import expand, inpaint, retouch
+from pixora_ui.engine.tools.cutout import cut_out
 from pixora_ui.engine.tools.registry import ImageArray
 
 MetricValue = float | None  # None: the method could not run here (weights not installed)
@@ -117,7 +122,7 @@ def ssim(truth: ImageArray, image: ImageArray) -> float:
 
 
 def _rgb(name: str) -> ImageArray:
-    from skimage import data
+    from skimage import data  # noqa: PLC0415 - optional dev-only dependency, benchmarks only
 
     image = getattr(data, name)()
     if image.ndim == 2:
@@ -134,8 +139,6 @@ def _on_green(side: int) -> tuple[ImageArray, npt.NDArray[np.float32], ImageArra
     The alpha is the standard cut-out of the original photo (needs ISNet), so every method meets the
     same subject; what is measured is how much green each leaves in the visible soft edge.
     """
-    from pixora_ui.engine.tools.cutout import cut_out
-
     foreground = _resize(_rgb("astronaut"), side, side)
     cut = cut_out(foreground, "standard", lambda _f, _m: None, lambda: False)
     alpha = np.asarray(cut[:, :, 3], dtype=np.float32) / np.float32(255)
@@ -153,18 +156,12 @@ def _edge_colour_error(rgba: ImageArray, alpha: npt.NDArray[np.float32], foregro
 
 
 def _cutout_methods() -> dict[str, Callable[[ImageArray], ImageArray]]:
-    from PIL import Image
-
-    from pixora_ui.engine.tools.cutout import cut_out
-
     def ours(mode: str) -> Callable[[ImageArray], ImageArray]:
         return lambda image: cut_out(image, mode, lambda _f, _m: None, lambda: False)
 
     def rembg(matting: bool) -> Callable[[ImageArray], ImageArray]:
         def run(image: ImageArray) -> ImageArray:
-            from rembg import remove
-
-            from pixora_ui.bench.cases.cutout_basic import _rembg_session
+            from rembg import remove  # noqa: PLC0415 - optional dev-only dependency, benchmarks only
 
             out = remove(Image.fromarray(image), session=_rembg_session(), alpha_matting=matting)
             return np.asarray(out.convert("RGBA"), dtype=np.uint8)
@@ -175,8 +172,6 @@ def _cutout_methods() -> dict[str, Callable[[ImageArray], ImageArray]]:
 
 
 def bench_cutout(bench: Bench) -> None:
-    from pixora_ui.engine.models import isnet
-
     cat = _rgb("chelsea")
     cat_only = np.zeros(cat.shape[:2], np.uint8)
     cv2.fillPoly(cat_only, [CAT_ONLY], 1)
@@ -215,8 +210,6 @@ def _on_checker(rgba: ImageArray) -> ImageArray:
 
 
 def bench_upscale(bench: Bench) -> None:
-    from pixora_ui.engine.models import upscale
-
     side = 96 if bench.tiny else 256
     original = _resize(np.ascontiguousarray(_rgb("astronaut")[40 : 40 + 256, 140 : 140 + 256]), side, side)
     small = _resize(original, side // 2, side // 2)
@@ -239,8 +232,6 @@ def bench_upscale(bench: Bench) -> None:
 
 
 def bench_denoise(bench: Bench) -> None:
-    from pixora_ui.engine.ops import retouch
-
     side = 128 if bench.tiny else 384
     clean = _resize(_rgb("astronaut"), side, side)
     noise = np.random.default_rng(16).normal(0, 15, clean.shape)
@@ -257,9 +248,6 @@ def bench_denoise(bench: Bench) -> None:
 
 
 def bench_retouch(bench: Bench) -> None:
-    from pixora_ui.engine.models import faces
-    from pixora_ui.engine.ops import retouch
-
     image = _rgb("astronaut")
     if bench.tiny:
         image = _resize(image, 256, 256)
@@ -348,8 +336,6 @@ def _erase_cases(tiny: bool) -> dict[str, tuple[ImageArray, npt.NDArray[np.bool_
 
 
 def _erase_methods(photo: ImageArray, mask: npt.NDArray[np.uint8]) -> dict[str, Callable[[], ImageArray]]:
-    from pixora_ui.engine.ops import inpaint
-
     return {
         "opencv telea": lambda: np.asarray(cv2.inpaint(photo, mask, 3, cv2.INPAINT_TELEA)),
         "opencv ns": lambda: np.asarray(cv2.inpaint(photo, mask, 3, cv2.INPAINT_NS)),
@@ -387,7 +373,6 @@ def _zoom(image: ImageArray, hole: npt.NDArray[np.bool_]) -> ImageArray:
 def _expand_methods(
     photo: ImageArray, margin: npt.NDArray[np.bool_], percent: float
 ) -> dict[str, Callable[[], ImageArray]]:
-    from pixora_ui.engine.ops import expand
 
     extra = margin.shape[1] - photo.shape[1]
     padded = np.asarray(cv2.copyMakeBorder(photo, 0, 0, 0, extra, cv2.BORDER_REPLICATE), dtype=np.uint8)

@@ -26,7 +26,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+
+from pixora_ui.engine.ops import imageio
+from pixora_ui.engine.tools import catalog  # looked up at call time: tests swap catalog.get_registry
+from pixora_ui.engine.tools.registry import never_cancelled, no_progress
+from pixora_ui.settings import get_settings
 
 SIZES: dict[str, tuple[int, int]] = {"1 MP": (1155, 866), "12 MP": (4000, 3000)}
 
@@ -55,10 +61,7 @@ class BenchCase:
 @cache
 def bench_photo(size: str, photo: str = "astronaut") -> bytes:
     """A JPEG (quality 90) of a scikit-image sample photo, cropped to 4:3 and scaled to the size."""
-    import cv2
-    from skimage import data
-
-    from pixora_ui.engine.ops import imageio
+    from skimage import data  # noqa: PLC0415 - optional dev-only dependency, benchmarks only
 
     image = np.ascontiguousarray(getattr(data, photo)()[:, :, :3])
     h, w = image.shape[:2]
@@ -86,22 +89,15 @@ def tool_case(
     """A case for a registry tool: decode with the upload limits, run, encode (the tool's format)."""
 
     def run(data: bytes) -> bytes:
-        from pixora_ui.engine.ops import imageio
-        from pixora_ui.engine.tools.catalog import get_registry
-        from pixora_ui.engine.tools.registry import never_cancelled, no_progress
-        from pixora_ui.settings import get_settings
-
         settings = get_settings()
-        chosen = get_registry().get(tool)
+        chosen = catalog.get_registry().get(tool)
         pixels = imageio.decode(data, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels).pixels
         result = chosen.run(pixels, chosen.validate(dict(params or {})), no_progress, never_cancelled)
         fmt = output_format or result.format_hint or "jpeg"
         return imageio.encode(result.image, fmt, int(result.extras.get("quality", settings.jpeg_quality)))  # type: ignore[arg-type]
 
     def available() -> tuple[bool, str]:
-        from pixora_ui.engine.tools.catalog import get_registry
-
-        return get_registry().get(tool).availability()
+        return catalog.get_registry().get(tool).availability()
 
     return BenchCase(label=label, run=run, available=available, targets=dict(targets or {}), prepare=prepare, note=note)
 
@@ -109,7 +105,7 @@ def tool_case(
 def all_cases() -> list[tuple[str, BenchCase]]:
     """Every case with the name of its module, in table order (`--module` picks cases by that name)."""
     # Imported here: each case module builds on BenchCase and tool_case from this one.
-    from pixora_ui.bench.cases import cold_start, cutout_basic, enhance, style
+    from pixora_ui.bench.cases import cold_start, cutout_basic, enhance, style  # noqa: PLC0415 - import cycle: the case modules import this one
 
     return [
         (module.__name__, case)

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
+from pixora_ui.engine.ops.inpaint import mask_from_array
 from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult
 from pixora_ui.providers.base import Provider, ProviderRequest
+from pixora_ui.providers.create_plans import plan_parts
 from pixora_ui.providers.imaging import (
     decode_image,
     encode_png,
@@ -132,8 +134,8 @@ class GeminiProvider(Provider):
         return self.supports(tool) and not (tool == "change-bg" and params.get("background") == "image")
 
     def _client(self) -> Any:
-        from google import genai
-        from google.genai import types
+        from google import genai  # noqa: PLC0415 - Gemini SDK, loaded only when the Gemini provider runs
+        from google.genai import types  # noqa: PLC0415 - Gemini SDK, loaded only when the Gemini provider runs
 
         options = types.HttpOptions(
             base_url=self._settings.gemini_base_url or None,
@@ -152,7 +154,7 @@ class GeminiProvider(Provider):
         return ToolResult(image=image, summary=plan.summary, extras={"provider": self.name})
 
     async def _generate(self, plan: _Plan, request: ProviderRequest) -> Any:
-        from google.genai import types
+        from google.genai import types  # noqa: PLC0415 - Gemini SDK, loaded only when the Gemini provider runs
 
         contents: list[Any] = [plan.instruction]
         contents += [types.Part.from_bytes(data=data, mime_type=mime) for data, mime in plan.images]
@@ -169,7 +171,7 @@ class GeminiProvider(Provider):
             client.close()
 
     async def _with_retries(self, aio: Any, contents: list[Any], config: Any, request: ProviderRequest) -> Any:
-        from google.genai import errors
+        from google.genai import errors  # noqa: PLC0415 - Gemini SDK, loaded only when the Gemini provider runs
 
         attempts = len(self.retry_delays_s) + 1
         for attempt in range(attempts):
@@ -230,8 +232,6 @@ def _plan_for(request: ProviderRequest) -> _Plan:
     """The instruction and images for one tool (runs in a thread: it may encode images)."""
     tool, params = request.tool, request.params
     if tool in {"generate", "style"}:
-        from pixora_ui.providers.create_plans import plan_parts
-
         parts = plan_parts(request)
         return _Plan(
             instruction=parts.instruction,
@@ -333,16 +333,12 @@ def _described_background(params: dict[str, Any]) -> str:
 
 def _mask_to_binary(mask: ImageArray, width: int, height: int) -> np.ndarray:
     """A boolean mask (True = erase) at the photo's size, read exactly as the local magic erase reads it."""
-    from pixora_ui.engine.ops.inpaint import mask_from_array
-
     result: np.ndarray = mask_from_array(mask, height, width)
     return result
 
 
 def _composite(original: ImageArray, generated: ImageArray, mask: np.ndarray) -> ImageArray:
     """Keep the original pixels outside the (slightly feathered) mask; take Gemini's inside it."""
-    from PIL import ImageFilter
-
     h, w = original.shape[:2]
     if generated.shape[:2] != (h, w):
         generated = np.asarray(Image.fromarray(generated).resize((w, h), Image.Resampling.LANCZOS))

@@ -11,19 +11,21 @@ ImageKit requires.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import numpy as np
+from PIL import Image
 
+from pixora_ui.engine.tools.crop import crop_size
 from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult
+from pixora_ui.engine.tools.style import restyle_instruction
 from pixora_ui.providers.base import Provider, ProviderRequest
+from pixora_ui.providers.imagekit_create import generate, ik_prompt
 from pixora_ui.providers.imaging import Canvas, decode_image, expand_canvas, prompt_of, source_for_upload
 from pixora_ui.settings import Settings
 from pixora_ui.storage.base import StorageError
@@ -48,11 +50,6 @@ AI_PREFIXES = (
 )
 MAX_AI_INPUT_PIXELS = 16_000_000  # e-upscale and e-retouch refuse larger inputs
 _FILE_EXT = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-
-
-def ik_prompt(text: str) -> str:
-    """The base64 prompt form ("prompte-…"): the SDK does not URL-encode raw prompts."""
-    return "prompte-" + urllib.parse.quote(base64.b64encode(text.encode()).decode(), safe="")
 
 
 def _unchanged(image: ImageArray) -> ImageArray:
@@ -87,8 +84,6 @@ def _fit_back(width: int, height: int) -> Callable[[ImageArray], ImageArray]:
     photo's own aspect back out of the centre and return it at the photo's size."""
 
     def finish(image: ImageArray) -> ImageArray:
-        from PIL import Image
-
         h, w = image.shape[:2]
         if (w, h) == (width, height):
             return image
@@ -139,8 +134,6 @@ def _int(params: dict[str, Any], *names: str) -> int:
 def _crop_size(width: int, height: int, params: dict[str, Any]) -> tuple[int, int]:
     """Output size of a smart crop, as the local tool computes it: an exact width and height, else the
     largest box of exactly the asked ratio."""
-    from pixora_ui.engine.tools.crop import crop_size
-
     w, h = _int(params, "width"), _int(params, "height")
     if (w > 0) != (h > 0):
         raise ToolError("Give both a width and a height for an exact size, or neither")
@@ -195,8 +188,6 @@ def chain_for(tool: str, params: dict[str, Any], width: int, height: int, *, has
             finish=_fit_back(width, height),
         )
     if tool == "style":
-        from pixora_ui.engine.tools.style import restyle_instruction
-
         text = prompt_of(params)
         if params.get("reference") is not None or not text:
             raise ToolError(
@@ -280,8 +271,6 @@ class ImageKitProvider(Provider):
 
     async def run(self, request: ProviderRequest) -> ToolResult:
         if request.tool == "generate":
-            from pixora_ui.providers.imagekit_create import generate
-
             return await generate(self, request)
         height, width = request.image.shape[:2]
         chain = chain_for(request.tool, request.params, width, height, has_alpha=request.image.shape[2] == 4)
@@ -340,7 +329,7 @@ class ImageKitProvider(Provider):
             raise ToolError(exc.message) from exc
 
     async def _delete(self, file_id: str) -> None:
-        import imagekitio
+        import imagekitio  # noqa: PLC0415 - ImageKit SDK, loaded only when ImageKit is configured
 
         try:
             async with async_client(self._settings) as client:

@@ -9,7 +9,9 @@ provider's other delivery URLs and polled through ImageKit's "being prepared" an
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
+import urllib.parse
 import uuid
 from typing import TYPE_CHECKING
 
@@ -26,10 +28,13 @@ if TYPE_CHECKING:
 LONG_SIDE = 1024
 
 
+def ik_prompt(text: str) -> str:
+    """The base64 prompt form ("prompte-…"): the SDK does not URL-encode raw prompts."""
+    return "prompte-" + urllib.parse.quote(base64.b64encode(text.encode()).decode(), safe="")
+
+
 def genimg_src(prompt: str, owner_id: int | None) -> str:
     """The path that makes ImageKit draw `prompt` (a fresh name each time, so nothing cached is served)."""
-    from pixora_ui.providers.imagekit import ik_prompt
-
     folder = user_folder(owner_id, "created")
     return f"/ik-genimg-{ik_prompt(prompt)}/{folder.strip('/')}/{uuid.uuid4().hex}.jpg"
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from pixora_ui.engine.ops.expand import MAX_GROWTH, margins_for
 from pixora_ui.engine.tools.registry import ImageArray, ToolError
 from pixora_ui.providers.base import ProviderRequest
 
@@ -88,8 +89,6 @@ class Canvas:
 def expand_canvas(image: ImageArray, params: dict[str, Any]) -> Canvas:
     """The canvas of the expand tool: margins in percent of the photo per side and/or an aspect ratio,
     computed exactly as the local engine does (so every provider gives the same size)."""
-    from pixora_ui.engine.ops.expand import MAX_GROWTH, margins_for
-
     height, width = image.shape[:2]
     aspect = params.get("aspect") or params.get("ratio")
     top, right, bottom, left = margins_for(

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from pixora_ui.engine.tools import catalog
 from pixora_ui.engine.tools.registry import NeedsGenerativeProvider, Tool, ToolResult, ToolUnavailable
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.settings import Settings, get_settings
@@ -57,7 +58,7 @@ def _log_once(tool: str, reason: str) -> None:
 
 def for_users(exc: NeedsGenerativeProvider) -> NeedsGenerativeProvider:
     """The engine's "needs a generative model" message without its configuration hint."""
-    from pixora_ui.engine.tools.enhance import GENERATIVE_HINT
+    from pixora_ui.engine.tools.enhance import GENERATIVE_HINT  # noqa: PLC0415 - kept out of the web server's start
 
     text = str(exc)
     if GENERATIVE_HINT not in text:
@@ -117,8 +118,6 @@ def shutdown_engine_executor() -> None:
 
 
 def _tool(name: str) -> Tool | None:
-    from pixora_ui.engine.tools import catalog
-
     reg = catalog.get_registry()  # looked up on each call: tests swap the registry
     return reg.get(name) if name in reg else None
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from pixora_ui.engine.tools import catalog
 from pixora_ui.engine.tools.registry import NeedsGenerativeProvider, ToolResult, ToolUnavailable
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.settings import Settings, get_settings
@@ -73,8 +74,6 @@ def _parse_preference(raw: str) -> dict[str, tuple[str, ...]]:
 def needs_generative(tool: str, params: Mapping[str, Any] | None) -> bool:
     """Whether this request needs a generative model, as the tool declares it (pure and fast: safe at
     submit time). Unknown tools need none."""
-    from pixora_ui.engine.tools import catalog
-
     registry = catalog.get_registry()
     return tool in registry and registry.get(tool).needs_generative(params)
 
@@ -128,7 +127,7 @@ def _generative_fallback(tool: str, settings: Settings) -> Provider | None:
 def _providers(settings: Settings) -> dict[str, Provider]:
     # Imported when the providers are first built, not with the router: the remote providers load
     # numpy, Pillow and HTTP clients, which the command line's help and the router's callers do without.
-    from pixora_ui.providers import gemini, imagekit, local
+    from pixora_ui.providers import gemini, imagekit, local  # noqa: PLC0415 - kept out of the web server's start
 
     # Each factory returns its Provider, or None when that provider is not configured.
     factories: dict[str, Callable[[Settings], Provider | None]] = {

@@ -16,8 +16,10 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+import cv2
 import numpy as np
 
+from pixora_ui.engine.ops import imageio
 from pixora_ui.settings import get_settings
 
 if TYPE_CHECKING:
@@ -44,8 +46,6 @@ class EncodedImage:
 
 
 def encode_for_storage(pixels: ImageArray, fmt: StoredFormat, quality: int) -> EncodedImage:
-    from pixora_ui.engine.ops import imageio
-
     data = imageio.encode(pixels, fmt, quality)
     preview = imageio.make_preview(pixels, max_side=PREVIEW_SIDE)
     h, w = pixels.shape[:2]
@@ -62,8 +62,6 @@ def encode_for_storage(pixels: ImageArray, fmt: StoredFormat, quality: int) -> E
 
 def normalise_upload(data: bytes) -> EncodedImage:
     """Decode an upload within the upload limits (imageio.ImageInputError otherwise) and re-encode it."""
-    from pixora_ui.engine.ops import imageio
-
     settings = get_settings()
     decoded = imageio.decode(data, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels)
     if decoded.has_alpha or decoded.format in _LOSSLESS_SOURCES:
@@ -92,11 +90,7 @@ def encode_result(pixels: ImageArray, format_hint: str | None) -> EncodedImage:
 def encode_mask(data: bytes | ImageArray, *, width: int, height: int) -> EncodedImage:
     """An erase mask (PNG bytes or an H x W array; white = erase) as a lossless black-and-white PNG
     the size of its photo."""
-    import cv2
-
     if isinstance(data, (bytes, bytearray)):
-        from pixora_ui.engine.ops import imageio
-
         settings = get_settings()
         array = imageio.decode(bytes(data), max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels).pixels
     else:
@@ -117,8 +111,6 @@ def encode_mask(data: bytes | ImageArray, *, width: int, height: int) -> Encoded
 
 def decode_stored(data: bytes) -> ImageArray:
     """Decode a stored file."""
-    from pixora_ui.engine.ops import imageio
-
     settings = get_settings()
     # Stored files were validated on the way in; results (upscales) may exceed the upload limits.
     limit = max(settings.max_pixels, int(settings.upscale_max_mp * 1_000_000)) * 2

@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Asset
-from db.session import on_commit
+from db.session import on_commit, session_scope
 from pixora_ui.services.asset_encoding import EncodedImage
 from pixora_ui.storage.base import StorageError
 from pixora_ui.storage.factory import get_storage
@@ -182,8 +182,6 @@ async def remove_unreferenced_files(candidates: Iterable[FileRef]) -> int:
     """Delete each (backend, key) file that no asset row refers to any more. Re-checked in a fresh
     transaction right before each removal; a file claimed by an upload whose row is not committed yet
     is kept (see `_put_claimed`)."""
-    from db.session import session_scope
-
     removed = 0
     for backend, key in candidates:
         ref = (backend, key)

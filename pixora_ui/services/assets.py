@@ -47,8 +47,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Asset, as_utc, new_id, utcnow
 from db.session import on_commit
+from pixora_ui.engine.ops.imageio import ImageInputError
 from pixora_ui.errors import NotFound, PixoraError
-from pixora_ui.services import asset_files
+from pixora_ui.services import asset_files, media
 from pixora_ui.services.asset_encoding import (
     EncodedImage,
     decode_stored,
@@ -182,7 +183,6 @@ async def upload(session: AsyncSession, *, owner_id: int, data: bytes, filename:
     settings = get_settings()
     if len(data) > settings.max_upload_bytes:
         # Checked before decoding so an oversized body costs no CPU.
-        from pixora_ui.engine.ops.imageio import ImageInputError
 
         size_mb = len(data) / (1024 * 1024)
         raise ImageInputError(
@@ -265,7 +265,7 @@ async def store_created(
 ) -> AssetView:
     """A picture made from nothing (text-to-image) as a new original photo, named "Created from: <prompt>".
     No quota check, like any paid result."""
-    from pixora_ui.engine.tools.create import photo_name
+    from pixora_ui.engine.tools.create import photo_name  # noqa: PLC0415 - kept out of the web server's start
 
     name = photo_name(str(params.get("prompt") or ""))
     return await _insert_asset(session, owner_id=owner_id, encoded=encoded, name=name, tool=tool)
@@ -449,8 +449,6 @@ async def delete_all_assets(session: AsyncSession, *, owner_id: int) -> int:
 
 
 def _forget_after_commit(session: AsyncSession, asset_ids: Iterable[str]) -> None:
-    from pixora_ui.services import media
-
     ids = list(asset_ids)
     media.forget(ids)  # now, and again after the commit in case a request cached the old row meanwhile
     on_commit(session, lambda: media.forget(ids))

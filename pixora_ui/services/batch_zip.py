@@ -28,6 +28,8 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import JOB_SUCCEEDED
+from pixora_ui.engine.ops import imageio
+from pixora_ui.engine.ops.imageio import ImageInputError
 from pixora_ui.services import asset_encoding, assets
 from pixora_ui.services.assets import AssetView
 from pixora_ui.services.batches import BatchView, NothingToDownload, get_batch
@@ -133,15 +135,12 @@ def _converted(data: bytes, mime: str, fmt: ZipFormat, quality: int) -> bytes:
     """The file in the chosen format (blocking: runs in a worker thread)."""
     if fmt == "original" or _MIME[fmt] == mime:
         return data
-    from pixora_ui.engine.ops import imageio
 
     target: Literal["png", "jpeg", "webp"] = fmt
     return imageio.encode(asset_encoding.decode_stored(data), target, quality)  # JPEG: transparency on white
 
 
 def _add(archive: zipfile.ZipFile, entry: ZipEntry, data: bytes, fmt: ZipFormat, quality: int) -> None:
-    from pixora_ui.engine.ops.imageio import ImageInputError
-
     name = entry.name
     try:
         content = _converted(data, entry.asset.mime, fmt, quality)

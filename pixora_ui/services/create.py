@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from db.session import session_scope
+from pixora_ui.engine.tools.create_options import MAX_COUNT
+from pixora_ui.engine.tools.registry import ToolError
 from pixora_ui.providers.router import choices_for
+from pixora_ui.services import assets, jobs
+from pixora_ui.services.studio import LimitReachedError, StudioError
+from pixora_ui.services.usage import LimitReached
 
 if TYPE_CHECKING:
     from pixora_ui.services.job_views import JobView
@@ -35,7 +41,7 @@ GENERATE_TOOL = "generate"
 
 def creation_prompt(text: str) -> str | None:
     """The description when a sentence asks for a new picture ("create an image of …"), else None."""
-    from pixora_ui.engine.tools.interpret import interpret
+    from pixora_ui.engine.tools.interpret import interpret  # noqa: PLC0415 - kept out of the web server's start
 
     return interpret(text).create or None
 
@@ -61,13 +67,6 @@ async def submit_generation(
     Raises LimitReachedError when the user has no AI edit left for the first picture, StudioError with
     the reason otherwise. With fewer edits left than pictures asked, the pictures that fit are queued.
     """
-    from db.session import session_scope
-    from pixora_ui.engine.tools.create_options import MAX_COUNT
-    from pixora_ui.engine.tools.registry import ToolError
-    from pixora_ui.services import assets, jobs
-    from pixora_ui.services.studio import LimitReachedError, StudioError
-    from pixora_ui.services.usage import LimitReached
-
     if not 1 <= int(count) <= MAX_COUNT:
         raise StudioError(f"Choose between 1 and {MAX_COUNT} pictures.")
     states: list[JobView] = []

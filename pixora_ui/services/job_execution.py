@@ -39,6 +39,7 @@ from db.models import JOB_CANCELLED, JOB_FAILED, JOB_QUEUED, JOB_RUNNING, JOB_SU
 from db.session import session_scope
 from pixora_ui.engine.ops.imageio import ImageInputError
 from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult
+from pixora_ui.providers import router
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.local import in_background
 from pixora_ui.services import asset_encoding, asset_files, assets, jobs
@@ -71,8 +72,6 @@ def timeout_message(seconds: int) -> str:
 
 
 def providers() -> dict[str, Provider]:
-    from pixora_ui.providers import router
-
     return router.configured_providers()
 
 

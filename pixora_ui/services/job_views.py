@@ -29,6 +29,7 @@ from db.models import (
     Job,
     as_utc,
 )
+from pixora_ui.engine.tools import catalog
 from pixora_ui.engine.tools.registry import Tool, ToolRegistry
 from pixora_ui.errors import NotFound, PixoraError
 
@@ -129,8 +130,6 @@ def result_fields(asset: Any) -> dict[str, Any]:
 
 def registry() -> ToolRegistry:
     """The tool registry (looked up on each call so tests can swap `engine.tools.get_registry`)."""
-    from pixora_ui.engine.tools import catalog
-
     return catalog.get_registry()
 
 

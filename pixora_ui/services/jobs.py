@@ -65,6 +65,7 @@ from db.models import (
 )
 from db.session import on_commit
 from pixora_ui.engine.tools.registry import ParamError, Tool, ToolError
+from pixora_ui.providers import router
 from pixora_ui.services import job_events, job_queue, usage
 from pixora_ui.services.assets import AssetNotFound
 from pixora_ui.services.job_views import (
@@ -179,8 +180,6 @@ async def submit(
     batch_id: str | None = None,
 ) -> JobView:
     """Queue `tool` on the user's asset; see the module docstring for the rules."""
-    from pixora_ui.providers import router
-
     key = (idempotency_key or "").strip()[:_IDEMPOTENCY_MAX] or uuid.uuid4().hex
     existing = await _by_key(session, user_id=user_id, key=key)
     if existing is not None:

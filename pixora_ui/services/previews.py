@@ -11,8 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from db.session import session_scope
+from pixora_ui.engine.ops import imageio
 from pixora_ui.engine.tools import catalog as engine_tools
-from pixora_ui.engine.tools.registry import Box
+from pixora_ui.engine.tools.registry import Box, ToolError, never_cancelled, no_progress
+from pixora_ui.providers.local import in_background
 from pixora_ui.services import assets
 
 SMART_CROP_TOOL = "smart-crop"
@@ -42,10 +44,6 @@ async def smart_crop_preview(
     Runs on the low-priority background executor, never on the engine executor, so previews cannot take
     inference slots from paid jobs.
     """
-    from pixora_ui.engine.ops import imageio
-    from pixora_ui.engine.tools.registry import ToolError, never_cancelled, no_progress
-    from pixora_ui.providers.local import in_background
-
     registry = engine_tools.get_registry()
     if SMART_CROP_TOOL not in registry:
         return None

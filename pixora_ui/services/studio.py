@@ -20,12 +20,15 @@ from pixora_ui.engine.ops.masks import Stroke, mask_png
 from pixora_ui.engine.tools import catalog as engine_tools
 from pixora_ui.engine.tools.registry import GROUP_LABELS, Param, Tool
 from pixora_ui.errors import EmailNotVerified, LimitReached, PixoraError
-from pixora_ui.services import assets, media
+from pixora_ui.providers.router import choices_for, configured_providers
+from pixora_ui.services import assets, jobs, media
 from pixora_ui.services.assets import AssetView
 from pixora_ui.services.job_views import JobView
 from pixora_ui.services.plans import Usage
+from pixora_ui.services.usage import get_usage
 from pixora_ui.services.version_labels import labels_for, version_label
 from pixora_ui.settings import get_settings
+from pixora_ui.transform import signing
 
 DownloadFormat = Literal["png", "jpeg", "webp"]
 DOWNLOAD_FORMATS: tuple[DownloadFormat, ...] = ("png", "jpeg", "webp")
@@ -110,7 +113,6 @@ class ToolCard:
 def _provider_state(tool: Tool) -> tuple[bool, str, tuple[tuple[str, str], ...]]:
     """Availability from the tool and from the configured providers that can run it."""
     available, reason = tool.availability()
-    from pixora_ui.providers.router import choices_for
 
     choices = choices_for(tool.name)
     usable = tuple((c.name, c.label) for c in choices if c.available)
@@ -123,8 +125,6 @@ def _provider_state(tool: Tool) -> tuple[bool, str, tuple[tuple[str, str], ...]]
 
 def providers_for(tool: str, params: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     """(name, label) of the available providers that can run `tool` with these settings, preferred first."""
-    from pixora_ui.providers.router import choices_for, configured_providers
-
     providers = configured_providers()
     return tuple(
         (c.name, c.label)
@@ -134,8 +134,6 @@ def providers_for(tool: str, params: dict[str, Any]) -> tuple[tuple[str, str], .
 
 
 def _has_generative_provider(tool: str) -> bool:
-    from pixora_ui.providers.router import choices_for
-
     return any(c.available and c.name != "local" for c in choices_for(tool))
 
 
@@ -275,8 +273,6 @@ async def rename_photo(user_id: int, asset_id: str, name: str) -> str:
 
 def share_link(version_id: str, name: str) -> str:
     """The version's public link (works while it is shared): `<BASE_URL>/ik/<id>/<name>`."""
-    from pixora_ui.transform import signing
-
     stem = _slug(name.rsplit(".", 1)[0] if "." in name else name)
     return get_settings().base_url + signing.public_path(version_id, name=f"{stem}.jpg")
 
@@ -374,11 +370,11 @@ PROMPT_TOOL = "prompt"
 
 def preview_prompt(text: str) -> PromptPreview:
     """Plan a plain-language edit (pure Python, a few milliseconds) and say who will run it."""
-    from pixora_ui.engine.tools.interpret import interpret
+    from pixora_ui.engine.tools.interpret import interpret  # noqa: PLC0415 - kept out of the web server's start
 
     plan = interpret(text)
     if plan.create:
-        from pixora_ui.services.create import generate_provider
+        from pixora_ui.services.create import generate_provider  # noqa: PLC0415 - import cycle: create imports this module
 
         creator = generate_provider()
         if creator is not None:
@@ -392,7 +388,6 @@ def preview_prompt(text: str) -> PromptPreview:
         return PromptPreview(text="Plan: " + " → ".join(s.label for s in plan.steps), runnable=True, local=True)
     generative: list[tuple[str, str]] = []
     reasons: list[str] = []
-    from pixora_ui.providers.router import choices_for
 
     for choice in choices_for(PROMPT_TOOL):
         if choice.name == "local":
@@ -447,8 +442,6 @@ async def submit_edit(
     idempotency_key: str | None = None,
 ) -> JobView:
     """Queue an edit; LimitReached at the credit limit, a PixoraError with the reason otherwise."""
-    from pixora_ui.services import jobs
-
     async with session_scope() as session:
         view = await jobs.submit(
             session,
@@ -463,8 +456,6 @@ async def submit_edit(
 
 
 async def cancel_edit(user_id: int, job_id: str) -> JobView:
-    from pixora_ui.services import jobs
-
     async with session_scope() as session:
         view = await jobs.cancel(session, user_id=user_id, job_id=job_id)
     return view
@@ -472,13 +463,9 @@ async def cancel_edit(user_id: int, job_id: str) -> JobView:
 
 def watch_jobs(user_id: int, callback: Callable[[JobView], Awaitable[None] | None]) -> Callable[[], None]:
     """Call `callback` for every change of the user's jobs; returns the unsubscribe function."""
-    from pixora_ui.services import jobs
-
     return jobs.subscribe(user_id, callback)
 
 
 async def usage_of(user_id: int) -> Usage:
-    from pixora_ui.services.usage import get_usage
-
     async with session_scope() as session:
         return await get_usage(session, user_id=user_id)

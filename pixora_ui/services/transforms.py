@@ -26,8 +26,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from db.models import JOB_SUCCEEDED
+from db.session import session_scope
+from pixora_ui.engine.tools.registry import ToolError, ToolUnavailable
 from pixora_ui.errors import PixoraError
+from pixora_ui.services import jobs
 from pixora_ui.services.assets import AssetNotFound, AssetView, find_asset, read_bytes
+from pixora_ui.services.usage import LimitReached
 from pixora_ui.settings import get_settings
 from pixora_ui.transform import render
 from pixora_ui.transform.cache import DiskCache, Entry
@@ -180,12 +185,6 @@ def effect_key(photo_id: str, effects: tuple[AiEffect, ...]) -> str:
 
 
 async def _run_effects(view: AssetView, plan: Plan) -> AssetView:
-    from db.models import JOB_SUCCEEDED
-    from db.session import session_scope
-    from pixora_ui.engine.tools.registry import ToolError, ToolUnavailable
-    from pixora_ui.services import jobs
-    from pixora_ui.services.usage import LimitReached
-
     settings = get_settings()
     current = view
     for index, effect in enumerate(plan.ai):

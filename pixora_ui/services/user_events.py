@@ -111,7 +111,7 @@ def _publish_direct(user_id: int) -> None:
     if not url:
         return  # one process only: its pages heard it through `deliver`
     if url not in _direct:
-        from pixora_ui.services.event_bus import EventPublisher
+        from pixora_ui.services.event_bus import EventPublisher  # noqa: PLC0415 - kept out of the web server's start
 
         _direct[url] = EventPublisher(settings)
     _direct[url].publish_user(user_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 from pixora_ui.settings import Settings, get_settings
-from pixora_ui.storage import local
+from pixora_ui.storage import imagekit, local
 from pixora_ui.storage.base import Storage, StorageError
 
 
@@ -21,9 +21,6 @@ def _build(backend: str, settings: Settings) -> Storage:
     if backend == "local":
         return local.create(settings)
     if backend == "imagekit":
-        # Imported only here: a server that keeps its files on disk never loads the ImageKit SDK.
-        from pixora_ui.storage import imagekit
-
         return imagekit.create(settings)
     raise StorageError(f"Unknown storage backend {backend!r}")
 

@@ -34,7 +34,7 @@ def user_folder(owner_id: int | None, *sub: str) -> str:
 
 def async_client(settings: Settings) -> AsyncImageKit:
     """A fresh async SDK client (one per operation, so it never outlives the event loop it was made on)."""
-    from imagekitio import AsyncImageKit
+    from imagekitio import AsyncImageKit  # noqa: PLC0415 - ImageKit SDK, loaded only when ImageKit is configured
 
     return AsyncImageKit(
         private_key=settings.imagekit_private_key,
@@ -48,7 +48,7 @@ def async_client(settings: Settings) -> AsyncImageKit:
 def sync_client(settings: Settings) -> ImageKit:
     """The sync SDK client for the helpers that only compute (URLs, signatures): it makes no requests,
     so one per settings object is shared."""
-    from imagekitio import ImageKit
+    from imagekitio import ImageKit  # noqa: PLC0415 - ImageKit SDK, loaded only when ImageKit is configured
 
     return ImageKit(private_key=settings.imagekit_private_key, base_url=settings.imagekit_api_base or None)
 
@@ -84,7 +84,7 @@ async def upload_private(
     The one upload of the app, for stored assets and the providers' temporary inputs alike. Raises
     StorageError with a reason safe to show, naming the upload as `what` ("file", "photo").
     """
-    import imagekitio
+    import imagekitio  # noqa: PLC0415 - ImageKit SDK, loaded only when ImageKit is configured
 
     try:
         async with async_client(settings) as client:
@@ -151,7 +151,7 @@ class ImageKitStorage(Storage):
         return response.content
 
     async def delete(self, key: str) -> None:
-        import imagekitio
+        import imagekitio  # noqa: PLC0415 - ImageKit SDK, loaded only when ImageKit is configured
 
         try:
             file_id, _path = split_key(key)

@@ -10,7 +10,7 @@ rotation, blur, grayscale, contrast, sharpen, and last `bg` behind any transpare
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
@@ -141,8 +141,8 @@ def _box(pixels: ImageArray, focus: str | None, box_w: int, box_h: int) -> tuple
     """Where a box_w x box_h window starts inside the image for the focus (auto and face look)."""
     h, w = pixels.shape[:2]
     if focus in {"auto", "face"} and (box_w < w or box_h < h):
-        from pixora_ui.engine.models import faces
-        from pixora_ui.engine.tools import crop
+        from pixora_ui.engine.models import faces  # noqa: PLC0415 - kept out of the web server's start
+        from pixora_ui.engine.tools import crop  # noqa: PLC0415 - kept out of the web server's start
 
         rgb = np.ascontiguousarray(pixels[:, :, :3])
         if focus == "face" and faces.availability()[0]:
@@ -212,8 +212,6 @@ def _geometry(pixels: ImageArray, step: Step, logical: tuple[int, int]) -> Image
 
 
 def replace_rotation(step: Step) -> Step:
-    from dataclasses import replace
-
     return replace(step, rt=None) if step.rt else step
 
 

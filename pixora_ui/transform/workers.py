@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from pixora_ui.engine.ops.imageio import ImageInputError
 from pixora_ui.errors import PixoraError
 from pixora_ui.transform import render
 
@@ -133,8 +134,6 @@ class Pool:
 
 def serve(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """The worker's loop: requests in, rendered images (or the reason it failed) out."""
-    from pixora_ui.engine.ops.imageio import ImageInputError
-
     while True:
         try:
             source, plan, accepts_webp = _receive(stdin)

@@ -32,13 +32,19 @@ from fastapi import Depends, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
 from db.session import session_scope
+from pixora_ui.auth.current import current_user
+from pixora_ui.auth.sessions import SESSION_COOKIE
+from pixora_ui.engine.ops.imageio import ImageInputError
 from pixora_ui.engine.tools.registry import ToolError
 from pixora_ui.errors import PixoraError
+from pixora_ui.providers import router
 from pixora_ui.services import assets, jobs, usage
 from pixora_ui.services.assets import AssetNotFound, QuotaExceeded
 from pixora_ui.services.jobs import JobNotFound, JobView, LimitReached
 from pixora_ui.services.plans import Usage
 from pixora_ui.settings import get_settings
+from pixora_ui.web import fastlane
+from pixora_ui.web.csrf import check_origin
 from pixora_ui.web.edge import contains_nul
 from pixora_ui.web.responses import BodyTooLarge, error_from, json_error, json_response, read_capped
 
@@ -77,8 +83,6 @@ def job_json(view: JobView) -> dict[str, Any]:
 
 
 async def _user(request: Request) -> Any:
-    from pixora_ui.auth.current import current_user
-
     return await current_user(request)
 
 
@@ -88,8 +92,6 @@ async def session_user(request: Request) -> tuple[int, Usage] | None:
     The cache is dropped at once on sign-out, credit changes and account changes in this process
     (services.usage), so it answers exactly what a fresh lookup would.
     """
-    from pixora_ui.auth.sessions import SESSION_COOKIE
-
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
@@ -109,8 +111,6 @@ async def session_user(request: Request) -> tuple[int, Usage] | None:
 
 
 async def _origin(request: Request) -> None:
-    from pixora_ui.web.csrf import check_origin
-
     await check_origin(request)
 
 
@@ -230,8 +230,6 @@ def _decode_base64_image(raw: str) -> bytes | None:
 
 
 async def api_mask(request: Request, asset_id: str) -> Response:
-    from pixora_ui.engine.ops.imageio import ImageInputError
-
     user = await _user(request)
     if user is None:
         return _unauthorized()
@@ -266,8 +264,6 @@ async def api_mask(request: Request, asset_id: str) -> Response:
 
 def _generative_provider(tool: str, params: dict[str, Any]) -> str | None:
     """The first available remote provider for `tool` (Gemini, ImageKit), in the router's order."""
-    from pixora_ui.providers import router
-
     for choice in router.choices_for(tool, params):
         provider = router.configured_providers().get(choice.name)
         if provider is not None and provider.remote and choice.available:
@@ -285,8 +281,6 @@ def photo_name(prompt: str) -> str:
 
 
 async def api_gemini_edit(request: Request) -> Response:
-    from pixora_ui.engine.ops.imageio import ImageInputError
-
     user = await _user(request)
     if user is None:
         return _unauthorized()
@@ -357,8 +351,6 @@ async def api_gemini_edit(request: Request) -> Response:
 
 
 def register(app: FastAPI) -> None:
-    from pixora_ui.web import fastlane
-
     fastlane.install(app)
     csrf = [Depends(_origin)]
     app.add_api_route("/api/usage", api_usage, methods=["GET"], include_in_schema=False)

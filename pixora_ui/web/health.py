@@ -15,6 +15,7 @@ from db.session import get_engine
 from pixora_ui import __version__
 from pixora_ui.engine.models.warmup import warm_up_state
 from pixora_ui.settings import get_settings
+from pixora_ui.workers import runner
 
 
 async def _database_status() -> dict[str, Any]:
@@ -39,14 +40,12 @@ def _storage_status() -> dict[str, Any]:
 
 
 def _model_status() -> dict[str, Any]:
-    from pixora_ui.engine.models.weights import model_statuses
+    from pixora_ui.engine.models.weights import model_statuses  # noqa: PLC0415 - kept out of the web server's start
 
     return {status.name: status.installed for status in model_statuses(get_settings().models_dir)}
 
 
 async def _jobs_status(database_ok: bool) -> dict[str, Any]:
-    from pixora_ui.workers import runner
-
     workers = runner.worker_status()
     status: dict[str, Any] = {
         "mode": runner.mode(),

@@ -23,6 +23,7 @@ from pixora_ui.services import transforms
 from pixora_ui.services.assets import AssetView
 from pixora_ui.transform import signing
 from pixora_ui.transform.syntax import Plan, TransformError, parse_all
+from pixora_ui.web.media import lookup_asset
 
 LONG_CACHE = "public, max-age=31536000, immutable"
 LARGE_BODY = 4 * 1024 * 1024
@@ -63,8 +64,6 @@ def _etag_matches(request: Request, etag: str) -> bool:
 
 
 async def _lookup(photo_id: str) -> AssetView | None:
-    from pixora_ui.web.media import lookup_asset
-
     return await lookup_asset(photo_id)
 
 

@@ -21,10 +21,15 @@ from typing import Literal
 from fastapi import FastAPI, Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from pixora_ui.services import media
+from db.session import session_scope
+from pixora_ui.auth.current import current_user
+from pixora_ui.auth.sessions import SESSION_COOKIE
+from pixora_ui.engine.ops.imageio import ImageInputError
+from pixora_ui.services import media, transforms, usage
 from pixora_ui.services.assets import AssetNotFound, AssetView, find_asset, read_bytes
 from pixora_ui.settings import get_settings
 from pixora_ui.storage.factory import get_storage
+from pixora_ui.transform.workers import RenderFailed
 
 # Short and revalidated (a 304 thanks to the ETag): after sign-out a private image must not stay
 # usable from the browser's cache for a year.
@@ -50,7 +55,6 @@ async def lookup_asset(asset_id: str) -> AssetView | None:
     cached = media.cached_meta(asset_id)
     if isinstance(cached, AssetView):
         return cached
-    from db.session import session_scope
 
     async with session_scope() as session:
         view = await find_asset(session, asset_id=asset_id)
@@ -82,10 +86,6 @@ async def _authorised(request: Request, view: AssetView, variant: str) -> bool:
 
 
 async def _owner_session(request: Request, view: AssetView) -> bool:
-    from pixora_ui.auth.current import current_user
-    from pixora_ui.auth.sessions import SESSION_COOKIE
-    from pixora_ui.services import usage
-
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return False
@@ -198,10 +198,6 @@ async def _serve(request: Request, asset_id: str, variant: Literal["full", "prev
             if variant == "preview":
                 media.remember_bytes(key, data)
         return _bytes_response(request, data, media_type=media_type, headers=headers)
-
-    from pixora_ui.engine.ops.imageio import ImageInputError
-    from pixora_ui.services import transforms
-    from pixora_ui.transform.workers import RenderFailed
 
     try:
         entry, converted = await transforms.convert(view, convert[0], quality)

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from PIL import Image
 
+from pixora_ui.engine.ops.style import PRESETS, apply_style
+from pixora_ui.providers.local import in_background
 from pixora_ui.services import media
 from pixora_ui.services.assets import AssetNotFound, read_bytes
 from pixora_ui.web.media import CACHE_CONTROL, _authorised, _bytes_response, _not_found, lookup_asset
@@ -22,11 +26,6 @@ THUMB_SIDE = 240  # px: the panel shows previews at about 96 px, so this is shar
 
 def render(data: bytes, preset: str) -> bytes:
     """The preset on an encoded preview, shrunk to THUMB_SIDE, as WebP."""
-    import numpy as np
-    from PIL import Image
-
-    from pixora_ui.engine.ops.style import apply_style
-
     with Image.open(io.BytesIO(data)) as opened:
         opened.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))
         image = opened.convert("RGB")
@@ -38,9 +37,6 @@ def render(data: bytes, preset: str) -> bytes:
 
 
 async def style_preview(request: Request, asset_id: str, preset: str) -> Response:
-    from pixora_ui.engine.ops.style import PRESETS
-    from pixora_ui.providers.local import in_background
-
     if len(asset_id) > 32 or preset not in PRESETS:
         return _not_found()
     view = await lookup_asset(asset_id)

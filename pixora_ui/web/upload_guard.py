@@ -10,6 +10,7 @@ from http.cookies import SimpleCookie
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from pixora_ui.auth.current import current_user_from_token
 from pixora_ui.auth.sessions import SESSION_COOKIE
 
 _UPLOAD_PATH = re.compile(r"^/_nicegui/client/[^/]+/upload/[^/]+/?$")
@@ -36,7 +37,6 @@ class UploadGuardMiddleware:
         if scope["type"] != "http" or scope.get("method") != "POST" or not _UPLOAD_PATH.match(scope["path"]):
             await self.app(scope, receive, send)
             return
-        from pixora_ui.auth.current import current_user_from_token
 
         if await current_user_from_token(_session_token(scope)) is None:
             body = b"Sign in to upload photos."

@@ -17,9 +17,11 @@ Settings that matter for minute-long inference (reference/WORKERS.md):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import cache
 
+import redis
 from celery import Celery
 
 from pixora_ui.services import job_queue
@@ -84,7 +86,6 @@ def broker_depth(settings: Settings) -> dict[str, int] | None:
     """Messages waiting per queue (Redis only: LLEN of each queue's list); None elsewhere."""
     if not settings.queue_url.startswith(("redis://", "rediss://")):
         return None
-    import redis
 
     client = redis.Redis.from_url(settings.queue_url, socket_timeout=2)
     try:
@@ -95,16 +96,12 @@ def broker_depth(settings: Settings) -> dict[str, int] | None:
 
 def ready_listener(message: job_queue.Ready) -> None:
     """The job_queue listener of a web process in Celery mode: send without blocking the loop."""
-    import asyncio
-
     loop = asyncio.get_running_loop()
     future = loop.run_in_executor(None, lambda: send(message.job_id, tool=message.tool, provider=message.provider))
     future.add_done_callback(_log_send_failure)
 
 
 def _log_send_failure(future: object) -> None:
-    import asyncio
-
     assert isinstance(future, asyncio.Future)
     if not future.cancelled() and future.exception() is not None:
         log.warning("could not send a job to the queue; it is re-sent by the next sweep", exc_info=future.exception())

@@ -34,6 +34,8 @@ from pixora_ui.services.job_execution import JobExecutor, Running, new_worker_id
 from pixora_ui.services.job_views import JobView
 from pixora_ui.settings import get_settings
 from pixora_ui.workers.celery_queue import QUEUES, TASK_NAME, make_celery, queue_name
+from pixora_ui.workers.engine_process import REGISTRY_ENV, install_registry_factory
+from pixora_ui.workers.warm import warm_models
 
 log = logging.getLogger("pixora.workers")
 
@@ -134,8 +136,6 @@ def main(kinds: Sequence[str], *, name: str | None = None) -> int:
     settings = get_settings()
     if not settings.queue_url:
         raise SystemExit("QUEUE_URL is not set: `main.py worker` takes jobs from Celery (redis:// or amqp://).")
-    from pixora_ui.workers.engine_process import REGISTRY_ENV, install_registry_factory
-    from pixora_ui.workers.warm import warm_models
 
     factory = os.environ.get(REGISTRY_ENV, "")
     if factory:

@@ -27,6 +27,14 @@ import threading
 from multiprocessing.connection import Connection
 from typing import Any
 
+from db.session import dispose_engine
+from pixora_ui.engine.tools import catalog
+from pixora_ui.logs import configure_logging
+from pixora_ui.services.job_execution import JobExecutor, Running, warm_registry
+from pixora_ui.services.job_views import to_wire
+from pixora_ui.settings import get_settings
+from pixora_ui.workers.warm import warm_models
+
 log = logging.getLogger("pixora.workers")
 
 WORKER_NICE = 10
@@ -39,16 +47,12 @@ def install_registry_factory(spec: str) -> None:
     module_name, _, function_name = spec.partition(":")
     factory = getattr(importlib.import_module(module_name), function_name)
     registry = factory()
-    from pixora_ui.engine.tools import catalog
 
     catalog.get_registry = lambda: registry  # type: ignore[assignment]
 
 
 class _Worker:
     def __init__(self, connection: Connection, worker_id: str) -> None:
-        from pixora_ui.services.job_execution import JobExecutor, Running
-        from pixora_ui.settings import get_settings
-
         settings = get_settings()
         self.connection = connection
         self.send_lock = threading.Lock()
@@ -64,8 +68,6 @@ class _Worker:
             self.connection.send(message)
 
     def _emit(self, view: Any) -> None:
-        from pixora_ui.services.job_views import to_wire
-
         with contextlib.suppress(OSError):  # the supervisor is gone: the worker is being stopped
             self.send(("event", to_wire(view)))
 
@@ -115,7 +117,6 @@ class _Worker:
             running.cancel.set()
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=STOP_WAIT_S)
-        from db.session import dispose_engine
 
         await dispose_engine()
 
@@ -132,8 +133,6 @@ def main(argv: list[str]) -> int:
     # stops (it sends "stop"; a worker also stops when the supervisor's end of the pipe closes).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _lower_priority()
-    from pixora_ui.logs import configure_logging
-    from pixora_ui.settings import get_settings
 
     settings = get_settings()
     configure_logging(settings)
@@ -141,8 +140,6 @@ def main(argv: list[str]) -> int:
     factory = os.environ.get(REGISTRY_ENV, "")
     if factory:
         install_registry_factory(factory)
-    from pixora_ui.services.job_execution import warm_registry
-    from pixora_ui.workers.warm import warm_models
 
     warm_registry()
     loaded = warm_models() if settings.worker_warm_models and lane == "local" else []

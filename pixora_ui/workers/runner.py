@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from db.models import JOB_FAILED, JOB_QUEUED, Job, utcnow
 from db.session import session_scope
+from pixora_ui.providers.local import shutdown_engine_executor
 from pixora_ui.services import asset_files, assets, job_events, job_queue, jobs
 from pixora_ui.services.job_execution import (
     STOPPED_MESSAGE,
@@ -43,6 +44,7 @@ from pixora_ui.services.job_execution import (
 )
 from pixora_ui.settings import get_settings
 from pixora_ui.storage.factory import get_storage
+from pixora_ui.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from pixora_ui.services.event_bus import EventBus
@@ -85,7 +87,7 @@ async def resend_lost_messages() -> int:
     """Celery mode: queue again a job that has waited over a minute while its queue is empty (its
     message was lost: the broker restarted, or the send failed). A copy too many is harmless: the
     first worker to claim the row runs it, the other copy is dropped."""
-    from pixora_ui.workers import celery_queue  # imports Celery: only in that mode
+    from pixora_ui.workers import celery_queue  # noqa: PLC0415 - imports Celery: only in that mode
 
     settings = get_settings()
     depth = await asyncio.to_thread(celery_queue.broker_depth, settings)
@@ -158,16 +160,16 @@ class Runner:
         if self.in_process:
             self._stop_listening = job_queue.listen(ready=lambda _message: self.wake(), cancel=self.request_cancel)
         elif settings.queue_url:
-            from pixora_ui.workers import celery_queue
+            from pixora_ui.workers import celery_queue  # noqa: PLC0415 - imports Celery: only in that mode
 
             self._stop_listening = job_queue.listen(ready=celery_queue.ready_listener, cancel=_row_carries_cancel)
         else:
-            from pixora_ui.workers.pool import WorkerPool
+            from pixora_ui.workers.pool import WorkerPool  # noqa: PLC0415 - kept out of the web server's start
 
             self.pool = WorkerPool(settings)
             await self.pool.start()
         if settings.event_bus_url:
-            from pixora_ui.services.event_bus import EventBus
+            from pixora_ui.services.event_bus import EventBus  # noqa: PLC0415 - kept out of the web server's start
 
             self.bus = EventBus(settings)
             await self.bus.start()
@@ -203,15 +205,12 @@ class Runner:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asset_files.wait_for_file_removals(), STOP_WAIT_S)
         if self.in_process:
-            from pixora_ui.providers.local import shutdown_engine_executor
-
             shutdown_engine_executor()
 
     async def recover(self) -> int:
         """Recover jobs whose lease expired; remove partial files no live write owns."""
         self._last_recovery = time.monotonic()
         count = await recover_expired()
-        from pixora_ui.storage.local import LocalStorage
 
         storage = get_storage("local")
         if isinstance(storage, LocalStorage):

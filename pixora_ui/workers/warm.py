@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from pixora_ui.engine.models import upscale
+from pixora_ui.engine.models.warmup import warm_up_models
+
 log = logging.getLogger("pixora.workers")
 
 
 def _run_once(name: str) -> Callable[[], bool]:
     def warm() -> bool:
-        from pixora_ui.engine.models.warmup import warm_up_models
-
         return warm_up_models((name,)).get(name) == "ready"
 
     return warm
@@ -23,8 +24,6 @@ def _run_once(name: str) -> Callable[[], bool]:
 
 def _upscaler(model: str) -> Callable[[], bool]:
     def load() -> bool:
-        from pixora_ui.engine.models import upscale
-
         if not upscale.available(model)[0]:
             return False
         upscale._get_net(model)

@@ -18,7 +18,10 @@ from nicegui.testing import User
 
 from db.session import session_scope
 from pixora_ui.api import keys
+from pixora_ui.engine.tools.cutout import REMOVE_BG
 from pixora_ui.engine.tools.registry import ImageArray, Tool, ToolRegistry, ToolResult
+from pixora_ui.providers import router
+from pixora_ui.storage.factory import reset_storage
 from tests.services.conftest import build_test_registry, installed_registry
 
 
@@ -33,8 +36,6 @@ def _fake_cutout(image: ImageArray, params: dict[str, Any], progress: Any, cance
 
 def build_api_registry() -> ToolRegistry:
     """The jobs tests' tools plus a fast `remove-bg` with the real tool's parameters."""
-    from pixora_ui.engine.tools.cutout import REMOVE_BG
-
     registry = build_test_registry()
     registry.add(
         Tool(
@@ -87,9 +88,6 @@ async def api_url(user: User, api_registry: ToolRegistry) -> AsyncIterator[str]:
 @pytest.fixture
 async def real_api_url(user: User) -> AsyncIterator[str]:
     """The app with the real engine's tools (the installed model weights)."""
-    from pixora_ui.providers import router
-    from pixora_ui.storage.factory import reset_storage
-
     router.reset_providers()
     reset_storage()
     async with serving() as url:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link, serve_app
 
@@ -28,8 +29,6 @@ def app_url(isolated_env: Path) -> Iterator[str]:
 
 
 def test_create_copy_use_and_revoke_an_api_key(app_url: str, isolated_env: Path, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=20_000)  # a shared 2-core machine is slow at times
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,9 +61,6 @@ async def test_admin_create_api_key_prints_it_once(isolated_env: Path, http: htt
 
 async def _run_cli(*args: str) -> tuple[int, str, str]:
     """`main.py` in a subprocess without blocking the event loop that serves the app."""
-    import asyncio
-    import os
-
     # Without NiceGUI's and pytest's markers, which would switch main.py into the simulated app.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
     process = await asyncio.create_subprocess_exec(

@@ -9,8 +9,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.app_server import CHROMIUM_ARGS, mailed_link, serve_app
+from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, fake_oidc
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
@@ -31,7 +33,6 @@ def _path(url: str) -> str:
 
 def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str, isolated_env: Path) -> None:
     data_dir = isolated_env
-    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -90,10 +91,6 @@ def test_sign_up_sign_out_protected_redirect_sign_in(app_url: str, isolated_env:
 
 def test_google_sign_in_in_the_browser(isolated_env: Path) -> None:
     """The real redirect dance: app → fake provider's authorize → callback with state → signed in."""
-    from playwright.sync_api import expect, sync_playwright
-
-    from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, fake_oidc
-
     with fake_oidc() as provider:
         google_env = {
             "GOOGLE_CLIENT_ID": CLIENT_ID,

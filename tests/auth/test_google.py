@@ -11,6 +11,7 @@ import httpx
 import pytest
 from nicegui.testing import User
 from PIL import Image
+from skimage import data
 from sqlalchemy import func, select
 
 from db.models import User as UserRow
@@ -104,8 +105,6 @@ async def test_existing_password_account_is_linked_not_duplicated(provider: Fake
 
 
 def _astronaut_png() -> bytes:
-    from skimage import data
-
     buffer = io.BytesIO()
     Image.fromarray(data.astronaut()).resize((128, 128)).save(buffer, format="PNG")
     return buffer.getvalue()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from datetime import timedelta
 from pathlib import Path
 
 from nicegui.testing import User
+from PIL import Image
+from skimage import data as samples
 from sqlalchemy import func, select, update
 
 from db.models import Asset, PasswordReset, UserSession, utcnow
@@ -16,6 +19,8 @@ from db.session import session_scope
 from pixora_ui import mail
 from pixora_ui.auth import accounts, sessions, tickets
 from pixora_ui.auth.current import current_user_from_token
+from pixora_ui.services import asset_files, assets
+from pixora_ui.storage.factory import get_storage
 from tests.auth.conftest import PASSWORD, RETRIES, make_user, outbox_mails, reset_link_token, session_cookie, sign_in
 
 
@@ -310,11 +315,6 @@ async def test_sign_out_everywhere(user: User) -> None:
 
 
 async def test_delete_account_removes_everything(user: User) -> None:
-    from skimage import data as samples
-
-    from pixora_ui.services import asset_files, assets
-    from pixora_ui.storage.factory import get_storage
-
     user_id = await make_user()
     other_id = await make_user("bob@example.com")
     async with session_scope() as session:
@@ -351,10 +351,6 @@ async def test_delete_account_removes_everything(user: User) -> None:
 
 
 def png_bytes(pixels: object) -> bytes:
-    import io
-
-    from PIL import Image
-
     out = io.BytesIO()
     Image.fromarray(pixels).resize((64, 64)).save(out, format="PNG")  # type: ignore[arg-type]
     return out.getvalue()

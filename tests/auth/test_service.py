@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import subprocess
 import sys
-from datetime import timedelta
+import threading
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 from typing import Annotated
 
@@ -14,10 +17,12 @@ import httpx
 import pytest
 from fastapi import Depends, FastAPI, Request
 from sqlalchemy import select, update
+from starlette.responses import Response
 
 from db.models import LoginThrottle, PasswordReset, UserSession, as_utc, utcnow
 from db.models import User as UserRow
 from db.session import session_scope
+from pages.guard import viewer_of
 from pixora_ui import mail
 from pixora_ui.auth import accounts, admin, lockout, passwords, reset, sessions
 from pixora_ui.auth.current import CurrentUser, current_user_from_token, require_user
@@ -85,8 +90,6 @@ async def test_rehash_when_cost_rises(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_hashing_runs_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    import threading
-
     seen: list[str] = []
     original = passwords._hash_sync
 
@@ -323,9 +326,6 @@ async def test_expired_reset_token_is_refused(isolated_env: Path) -> None:
 
 
 async def test_reset_mail_goes_through_smtp_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-    from email import message_from_bytes
-
     received: list[bytes] = []
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -494,8 +494,6 @@ async def test_check_origin(headers: dict[str, str], allowed: bool) -> None:
 
 
 def test_cookie_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    from starlette.responses import Response
-
     plain = Response()
     sessions.set_session_cookie(plain, "tok")
     header = plain.headers["set-cookie"].lower()
@@ -509,10 +507,6 @@ def test_cookie_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_viewer_labels() -> None:
-    from datetime import UTC, datetime
-
-    from pages.guard import viewer_of
-
     base = {
         "id": 1,
         "email": "ada@example.com",

@@ -6,14 +6,18 @@ the page's cookie first (`pages.guard.still_signed_in`) and sends the browser to
 
 from __future__ import annotations
 
+import io
 import warnings
 
 from nicegui.testing import User
+from PIL import Image
+from skimage import data as samples
 from sqlalchemy import delete, func, select
 
 from db.models import Team, UserSession
 from db.models import User as UserRow
 from db.session import session_scope
+from pixora_ui.services import studio
 from tests.auth.conftest import PASSWORD, RETRIES, make_user, sign_in
 
 
@@ -84,13 +88,6 @@ async def test_team_action_after_revocation_is_refused(user: User) -> None:
 
 
 async def test_studio_delete_after_revocation_is_refused(user: User) -> None:
-    import io
-
-    from PIL import Image
-    from skimage import data as samples
-
-    from pixora_ui.services import studio
-
     user_id = await make_user()
     buffer = io.BytesIO()
     Image.fromarray(samples.astronaut()).resize((128, 128)).save(buffer, format="PNG")

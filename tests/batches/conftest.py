@@ -11,8 +11,9 @@ import pytest
 
 from db.session import session_scope
 from pixora_ui.engine.tools.registry import ImageArray, Tool, ToolError, ToolRegistry, ToolResult
-from pixora_ui.services import batches
+from pixora_ui.services import batches, jobs
 from pixora_ui.services.batches import BatchView
+from pixora_ui.workers import runner
 from tests.api.conftest import build_api_registry
 from tests.services.conftest import installed_registry
 
@@ -53,8 +54,6 @@ def batch_registry(monkeypatch: pytest.MonkeyPatch, flaky: Flaky) -> Iterator[To
 
 @pytest.fixture
 async def batch_runner(batch_registry: ToolRegistry) -> AsyncIterator[None]:
-    from pixora_ui.workers import runner
-
     await runner.start()
     yield
     await runner.stop()
@@ -72,8 +71,6 @@ async def get(user_id: int, batch_id: str) -> BatchView:
 
 async def finished(user_id: int, batch: BatchView, timeout: float = 60) -> BatchView:
     """The batch once every job is final: waits on each job's events (services.jobs.wait_for)."""
-    from pixora_ui.services import jobs
-
     for item in batch.items:
         await jobs.wait_for(item.job.id, user_id=user_id, timeout=timeout)
     return await get(user_id, batch.id)

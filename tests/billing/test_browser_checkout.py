@@ -17,11 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect, sync_playwright
+from skimage import data
 from sqlalchemy import func, select
 
 from db.models import JOB_SUCCEEDED, PLAN_PRO, Job, User
 from db.session import dispose_engine, session_scope
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
+from pixora_ui.services import assets
 from tests.app_server import CHROMIUM_ARGS, free_port, serve_app
 from tests.billing.conftest import load_user, make_user
 from tests.fakes.stripe_fake import FakeStripe, running_fake_stripe
@@ -48,9 +52,6 @@ async def _session_token(user_id: int) -> str:
 
 
 def _sample_png(size: int = 192) -> bytes:
-    from PIL import Image
-    from skimage import data
-
     buffer = io.BytesIO()
     Image.fromarray(data.astronaut()).resize((size, size)).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -73,13 +74,9 @@ async def _succeeded_jobs(user_id: int) -> int:
 
 @pytest.mark.browser
 def test_free_user_at_the_limit_upgrades_through_checkout(app_with_fake_stripe: tuple[str, FakeStripe]) -> None:
-    from playwright.sync_api import Page, expect, sync_playwright
-
     app_url, fake = app_with_fake_stripe
 
     async def prepare() -> tuple[int, str, str]:
-        from pixora_ui.services import assets
-
         try:
             user_id = await make_user("ada@example.com", usage_count=3)  # 3 of 3 free edits used
             async with session_scope() as session:

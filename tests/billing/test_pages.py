@@ -11,6 +11,8 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User as SimUser
 
+import pages.billing
+from components.upgrade_dialog import open_upgrade_dialog
 from db.models import PLAN_PRO
 from db.session import session_scope
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
@@ -193,7 +195,6 @@ async def test_success_page_waits_for_the_webhook(fake_stripe: FakeStripe, user:
 async def test_success_page_explains_when_nothing_arrives(
     fake_stripe: FakeStripe, user: SimUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pages.billing
 
     monkeypatch.setattr(pages.billing, "SUCCESS_WAIT_S", 0.5)
     monkeypatch.setattr(pages.billing, "SUCCESS_POLL_S", 0.2)
@@ -215,8 +216,6 @@ async def test_billing_needs_sign_in(user: SimUser) -> None:
 
 
 async def test_upgrade_dialog_without_payments(user: SimUser) -> None:
-    from components.upgrade_dialog import open_upgrade_dialog
-
     @ui.page("/dialog-test")
     def dialog_page() -> None:
         ui.button("open", on_click=lambda: open_upgrade_dialog(payments_enabled=False, reason="Payments are off here."))

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from db.models import PLAN_FREE, PLAN_PRO, Asset, StripeEvent
+from db.models import PLAN_FREE, PLAN_PRO, PLAN_TEAM, ROLE_MEMBER, Asset, StripeEvent, User
 from db.session import session_scope
 from pixora_ui.billing import webhooks
 from pixora_ui.billing.service import billing_status_for
 from pixora_ui.billing.webhooks import InvalidWebhookError, handle_event
+from pixora_ui.services import teams
 from pixora_ui.services.usage import LimitReached, get_usage, reserve_credit
 from tests.billing.conftest import load_user, make_user
 from tests.fakes.stripe_fake import FakeStripe
@@ -231,9 +232,6 @@ async def test_downgrade_keeps_images_and_refuses_edits_beyond_the_free_limit(fa
 
 
 async def test_team_members_follow_the_owners_subscription(fake_stripe: FakeStripe) -> None:
-    from db.models import PLAN_TEAM, ROLE_MEMBER, User
-    from pixora_ui.services import teams
-
     owner_id, sub = await _checked_out_user(fake_stripe)
     await teams.start_team(owner_id=owner_id, name="Acme")
     member_id = await make_user("bob@example.com")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import update
 
 from db.models import User
@@ -54,8 +55,6 @@ def app_url(isolated_env: Path) -> Iterator[str]:
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_account_button_falls_back_to_initials(app_url: str, viewport: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     shots = ARTIFACTS / viewport
     shots.mkdir(parents=True, exist_ok=True)
     width, height = VIEWPORTS[viewport]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+from skimage import data
 
 from db.models import PLAN_PRO
 from db.session import dispose_engine
@@ -43,9 +45,6 @@ def tid(name: str) -> str:
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_frame_is_not_drawn_over_the_comparison(app_url: str, tmp_path: Path, viewport: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
-    from skimage import data
-
     shots = ARTIFACTS / viewport
     shots.mkdir(parents=True, exist_ok=True)
     photo = tmp_path / "astronaut.png"

@@ -9,7 +9,7 @@ import pytest
 from skimage import data
 
 from pixora_ui.engine.models.weights import MODELS, is_installed
-from pixora_ui.settings import get_settings
+from pixora_ui.settings import get_settings, reset_settings
 from tests.conftest import MODELS_DIR
 
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
@@ -41,8 +41,6 @@ def photo() -> Callable[[str], np.ndarray]:
 @pytest.fixture
 def no_models(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """Point the engine at an empty models folder."""
-    from pixora_ui.settings import reset_settings
-
     empty = tmp_path_factory.mktemp("no-models")
     monkeypatch.setenv("MODELS_DIR", str(empty))
     reset_settings()

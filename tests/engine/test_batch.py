@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pixora_ui import batch, cli
 from pixora_ui.batch import expand_inputs, run_batch
+from pixora_ui.engine.tools.registry import Tool, ToolError, ToolRegistry, ToolResult
 from tests.engine.conftest import needs_isnet
 
 
@@ -102,8 +105,6 @@ def test_expand_inputs_deduplicates(photos: Path) -> None:
 @pytest.mark.models
 @needs_isnet
 def test_cli_remove_bg_with_mode_and_background_image(photos: Path, tmp_path: Path) -> None:
-    from pixora_ui import cli
-
     out = tmp_path / "cut"
     code = cli.main(
         ["edit", str(photos / "coffee.jpg"), "--tool", "remove-bg", "--mode", "pro", "-o", str(out)],
@@ -126,10 +127,6 @@ def test_cli_remove_bg_with_mode_and_background_image(photos: Path, tmp_path: Pa
 def test_models_load_in_a_thread_while_the_first_photo_is_decoded(
     photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import threading
-
-    from pixora_ui import batch
-    from pixora_ui.engine.tools.registry import Tool, ToolRegistry, ToolResult
 
     decoding = threading.Event()
     loaded = threading.Event()
@@ -166,8 +163,6 @@ def test_models_load_in_a_thread_while_the_first_photo_is_decoded(
 def test_a_failing_preload_leaves_the_error_to_the_run(
     photos: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pixora_ui import batch
-    from pixora_ui.engine.tools.registry import Tool, ToolError, ToolRegistry
 
     def preload(_params: dict[str, object]) -> None:
         raise RuntimeError("no model")

@@ -19,6 +19,7 @@ and a disc in colours taken from the prompt) in the size Gemini's image models g
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import threading
 from collections.abc import Iterator
@@ -79,8 +80,6 @@ def edit_image(image: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
 
 def create_image(prompt: str, width: int, height: int) -> np.ndarray:
     """What the fake 'model' draws from nothing: a vertical gradient and a disc, coloured by the prompt."""
-    import hashlib
-
     digest = hashlib.sha256(prompt.encode()).digest()
     top, bottom, disc = (np.frombuffer(digest[i : i + 3], np.uint8).astype(np.float32) for i in (0, 3, 6))
     t = np.linspace(0, 1, height, dtype=np.float32)[:, None, None]

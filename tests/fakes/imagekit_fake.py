@@ -40,7 +40,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from pixora_ui.engine.tools import catalog  # looked up at call time: tests swap catalog.get_registry
+from pixora_ui.engine.tools.registry import never_cancelled, no_progress
 from tests.fakes.asgi_server import serve_asgi
+from tests.fakes.gemini_fake import create_image
 
 PRIVATE_KEY = "private_test_ik_key"
 PUBLIC_KEY = "public_test_ik_key"
@@ -238,7 +241,6 @@ class ImageKitFake:
         except TransformError as exc:
             return _ik_error(400, str(exc))
         self.generated.append(prompt)
-        from tests.fakes.gemini_fake import create_image
 
         drawn = io.BytesIO()
         Image.fromarray(create_image(prompt, 1024, 1024)).save(drawn, format="PNG")
@@ -303,10 +305,7 @@ def _remove_background(image: Image.Image) -> Image.Image:
     """The local engine's remove-bg when its model is installed, else a border-colour key."""
     rgb = np.asarray(image.convert("RGB"))
     try:
-        from pixora_ui.engine.tools.catalog import get_registry
-        from pixora_ui.engine.tools.registry import never_cancelled, no_progress
-
-        registry = get_registry()
+        registry = catalog.get_registry()
         if "remove-bg" in registry:
             tool = registry.get("remove-bg")
             # Only the engine's own tool (tests may swap the registry for stand-ins).

@@ -19,6 +19,7 @@ Tests can also build and sign events themselves: `fake.event(...)`, `fake.signed
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import secrets
@@ -362,7 +363,6 @@ class FakeStripe:
         )
         session.update(self.checkout_completed(session, sub))
         # Stripe sends both; deliver from a worker thread so this event loop stays free.
-        import asyncio
 
         await asyncio.to_thread(self.deliver, "checkout.session.completed", dict(session))
         await asyncio.to_thread(self.deliver, "customer.subscription.updated", dict(sub))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from nicegui.testing import User
 from PIL import Image
+from skimage import data
 
 from db.session import session_scope
 from pixora_ui.auth import passwords
@@ -35,8 +36,6 @@ async def sign_in(user: User, address: str = "ada@example.com", next_path: str =
 
 
 def sample_png(name: str = "astronaut", size: int | None = None) -> bytes:
-    from skimage import data
-
     pixels = np.asarray(getattr(data, name)())
     image = Image.fromarray(pixels)
     if size:

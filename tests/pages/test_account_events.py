@@ -21,6 +21,7 @@ from nicegui.testing import User
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui.services import user_events
+from pixora_ui.services.event_bus import EventBus
 from pixora_ui.services.plans import apply_plan
 from pixora_ui.services.usage import reserve_credit
 from pixora_ui.settings import get_settings, reset_settings
@@ -91,8 +92,6 @@ async def test_admin_set_plan_in_another_process_reaches_this_one(
     monkeypatch: pytest.MonkeyPatch, isolated_env: Path
 ) -> None:
     """`main.py admin set-plan` runs as its own process: its event travels over the Redis bus."""
-    from pixora_ui.services.event_bus import EventBus
-
     _redis_or_skip()
     prefix = f"pixora-test-{uuid.uuid4().hex[:10]}-"
     monkeypatch.setenv("EVENTS_URL", REDIS_URL)

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import Page, expect, sync_playwright
+from skimage import data
 
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link, serve_app
 from tests.fakes import gemini_fake
@@ -50,8 +52,6 @@ def gemini_server(tmp_path: Path) -> Iterator[tuple[str, gemini_fake.GeminiFake]
 
 
 def _sign_up_and_upload(page: object, server: str, photo: Path, email: str, data_dir: Path) -> None:
-    from playwright.sync_api import Page, expect
-
     assert isinstance(page, Page)
     page.goto(f"{server}/signup?next=/studio")
     page.get_by_label("Name").fill("Cleo")
@@ -71,8 +71,6 @@ def _sign_up_and_upload(page: object, server: str, photo: Path, email: str, data
 
 
 def _open_style(page: object) -> None:
-    from playwright.sync_api import Page, expect
-
     assert isinstance(page, Page)
     page.locator(f"{tid('tool-style')} .q-item").first.click()
     expect(page.locator(tid("style-panel"))).to_be_visible()
@@ -85,16 +83,12 @@ def _open_style(page: object) -> None:
 
 
 def _photo(tmp_path: Path) -> Path:
-    from skimage import data
-
     path = tmp_path / "coffee.png"
     Image.fromarray(data.coffee()).save(path)
     return path
 
 
 def test_style_filters_without_a_provider(plain_server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=20_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -122,8 +116,6 @@ def test_style_filters_without_a_provider(plain_server: str, tmp_path: Path) -> 
 
 
 def test_create_and_ai_restyle_with_gemini(gemini_server: tuple[str, gemini_fake.GeminiFake], tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     server, fake = gemini_server
     expect.set_options(timeout=20_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

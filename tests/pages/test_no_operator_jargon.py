@@ -20,6 +20,7 @@ from nicegui.testing import User
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui.billing.service import payments_enabled
+from pixora_ui.engine.tools import catalog
 from pixora_ui.engine.tools.enhance import GENERATIVE_HINT
 from pixora_ui.engine.tools.registry import (
     NeedsGenerativeProvider,
@@ -160,7 +161,6 @@ async def test_messages_a_job_can_end_with_have_no_operator_jargon(
 def test_provider_reasons_and_service_errors_have_no_operator_jargon(no_models: None) -> None:
     reasons = [payments_enabled()[1]]
     local = LocalProvider()
-    from pixora_ui.engine.tools import catalog
 
     for tool in catalog.get_registry().all():
         reasons.append(local.availability(tool.name)[1])

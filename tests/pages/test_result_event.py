@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from nicegui.testing import User
 
 from pixora_ui.services import studio
-from pixora_ui.services.job_views import from_wire, to_wire
+from pixora_ui.services.job_views import JobView, from_wire, to_wire
 from pixora_ui.services.version_labels import version_label
 from tests.pages.test_studio_page import _apply, _canvas, _studio_with_photo
 
@@ -41,10 +42,6 @@ async def test_an_edit_is_added_from_its_event_without_listing_again(
 
 
 def test_the_result_travels_between_processes() -> None:
-    from datetime import UTC, datetime
-
-    from pixora_ui.services.job_views import JobView
-
     result = {
         "id": "b" * 32,
         "root_id": "a" * 32,

@@ -6,6 +6,8 @@ from typing import Any
 
 from nicegui.testing import User
 
+from db.session import session_scope
+from pixora_ui.services import assets
 from tests.pages.conftest import make_user, sample_png, sign_in
 from tests.pages.test_studio_page import _apply, _canvas, _studio_with_photo
 
@@ -35,9 +37,6 @@ async def test_an_address_opens_that_photo_and_version(user: User, studio_regist
 
 
 async def test_someone_elses_photo_is_not_found_and_the_library_shows(user: User, studio_registry: Any) -> None:
-    from db.session import session_scope
-    from pixora_ui.services import assets
-
     bob = await make_user("bob@example.com")
     async with session_scope() as session:
         bobs = await assets.upload(session, owner_id=bob, data=sample_png(size=64), filename="bob.png")

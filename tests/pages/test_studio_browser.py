@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+from skimage import data
 
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link, serve_app
 
@@ -47,8 +49,6 @@ def server(tmp_path: Path) -> Iterator[str]:
 
 
 def _sample(tmp_path: Path) -> Path:
-    from skimage import data
-
     path = tmp_path / "astronaut.png"
     Image.fromarray(data.astronaut()).save(path)
     return path
@@ -56,8 +56,6 @@ def _sample(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_studio_journey(server: str, tmp_path: Path, viewport: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=20_000)  # a shared 2-core machine is slow at times
     shots = ARTIFACTS / viewport
     shots.mkdir(parents=True, exist_ok=True)
@@ -225,8 +223,6 @@ def test_studio_journey(server: str, tmp_path: Path, viewport: str) -> None:
 
 
 def test_paste_adds_a_photo_and_a_wrong_file_gets_an_inline_error(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=20_000)
     shots = ARTIFACTS / "desktop"
     shots.mkdir(parents=True, exist_ok=True)

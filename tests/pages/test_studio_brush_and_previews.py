@@ -7,6 +7,10 @@ from typing import Any
 import pytest
 
 from pixora_ui.engine.ops.masks import MaskError, Stroke
+from pixora_ui.providers import local
+from pixora_ui.services import previews
+from pixora_ui.services import studio as facade
+from tests.pages.conftest import make_user, sample_png
 
 
 @pytest.mark.parametrize(
@@ -35,11 +39,6 @@ def test_numeric_strings_still_work() -> None:
 
 @pytest.mark.models
 async def test_smart_crop_preview_runs_off_the_engine_executor(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pixora_ui.providers import local
-    from pixora_ui.services import previews
-    from pixora_ui.services import studio as facade
-    from tests.pages.conftest import make_user, sample_png
-
     def no_engine() -> Any:
         raise AssertionError("a preview must not take an engine slot")
 

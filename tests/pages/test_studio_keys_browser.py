@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link
 from tests.pages.test_studio_browser import ARTIFACTS, CHROMIUM, _sample, server  # noqa: F401 - the fixture
@@ -27,8 +28,6 @@ def tid(name: str) -> str:
 @contextmanager
 def studio_page(base: str, tmp_path: Path, *, width: int = 1440, height: int = 900) -> Iterator[Any]:
     """A new account, signed in (through the mailed link), in the studio with the sample photo open."""
-    from playwright.sync_api import expect, sync_playwright
-
     expect.set_options(timeout=20_000)  # a shared 2-core machine is slow at times
     shots = ARTIFACTS / "keys"
     shots.mkdir(parents=True, exist_ok=True)
@@ -60,7 +59,6 @@ def _path(src: str | None) -> str:
 
 
 def test_ctrl_z_undoes_versions_never_the_prompt_text(server: str, tmp_path: Path) -> None:  # noqa: F811
-    from playwright.sync_api import expect
 
     with studio_page(server, tmp_path) as page:
         after = page.locator(tid("canvas-after"))
@@ -99,7 +97,6 @@ def test_ctrl_z_undoes_versions_never_the_prompt_text(server: str, tmp_path: Pat
 
 @pytest.mark.parametrize("width", [1440, 390])
 def test_the_address_follows_the_photo_and_a_reload_keeps_it(server: str, tmp_path: Path, width: int) -> None:  # noqa: F811
-    from playwright.sync_api import expect
 
     with studio_page(server, tmp_path, width=width, height=900 if width > 1000 else 844) as page:
         after = page.locator(tid("canvas-after"))

@@ -10,8 +10,10 @@ import pytest
 
 from components.history_strip import History
 from pixora_ui.engine.ops.masks import MaskError, Stroke, mask_png, rasterise_mask
-from pixora_ui.services import media, studio
+from pixora_ui.services import media, previews, studio
+from pixora_ui.services import studio as facade
 from pixora_ui.services.studio import StudioError, VersionCard
+from tests.pages.conftest import make_user, sample_png
 
 
 def _version(vid: str, parent: str | None, tool: str | None, name: str = "My Photo.JPG") -> VersionCard:
@@ -129,10 +131,6 @@ def test_every_registered_tool_has_a_card_with_cost() -> None:
 
 @pytest.mark.models
 async def test_smart_crop_preview_finds_the_box_on_the_small_preview() -> None:
-    from pixora_ui.services import previews
-    from pixora_ui.services import studio as facade
-    from tests.pages.conftest import make_user, sample_png
-
     user_id = await make_user()
     card = await facade.upload_photo(user_id, data=sample_png(), filename="astronaut.png")
     box = await previews.smart_crop_preview(

@@ -9,6 +9,8 @@ from nicegui import ui
 from nicegui.testing import User
 from PIL import Image
 
+from db.session import session_scope
+from pixora_ui.services import assets
 from tests.pages.conftest import make_user, sample_png, sign_in
 
 
@@ -177,9 +179,6 @@ async def test_job_updates_never_carry_image_bytes(user: User, studio_registry: 
 
 
 async def test_library_pages_in_small_steps(user: User) -> None:
-    from db.session import session_scope
-    from pixora_ui.services import assets
-
     user_id = await make_user()
     data = sample_png(size=32)
     async with session_scope() as session:

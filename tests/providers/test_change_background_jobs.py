@@ -12,6 +12,7 @@ import pytest
 from db.session import session_scope
 from pixora_ui.services import jobs
 from pixora_ui.services.jobs import JobView
+from pixora_ui.workers import runner as job_runner
 from tests.fakes.gemini_fake import GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
 from tests.pages.test_no_operator_jargon import jargon_in
@@ -23,8 +24,6 @@ DESCRIBED = {"background": "generative", "prompt": "a sunny beach"}
 
 @pytest.fixture
 async def runner() -> AsyncIterator[None]:
-    from pixora_ui.workers import runner as job_runner
-
     await job_runner.start()
     yield
     await job_runner.stop()

@@ -17,6 +17,8 @@ from db.session import session_scope
 from pixora_ui.services import assets, create, jobs
 from pixora_ui.services.jobs import JobView
 from pixora_ui.services.studio import LimitReachedError, StudioError
+from pixora_ui.workers import runner as job_runner
+from tests.fakes import gemini_fake
 from tests.fakes.gemini_fake import ASPECT_SIZES, GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
 from tests.providers.helpers import photo
@@ -27,8 +29,6 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 async def runner() -> AsyncIterator[None]:
-    from pixora_ui.workers import runner as job_runner
-
     await job_runner.start()
     yield
     await job_runner.stop()
@@ -149,8 +149,6 @@ def _cli(args: list[str], cwd: Path, extra_env: dict[str, str]) -> subprocess.Co
 
 
 def test_cli_generate_writes_pictures_and_says_what_is_missing(tmp_path: Path) -> None:
-    from tests.fakes import gemini_fake
-
     with gemini_fake.run_gemini_fake() as fake:
         keys = {"GEMINI_API_KEY": gemini_fake.API_KEY, "GEMINI_BASE_URL": fake.base_url}
         one = _cli(["generate", "a red bicycle on a beach", "--aspect", "16:9", "-o", "bike.png"], tmp_path, keys)
@@ -167,8 +165,6 @@ def test_cli_generate_writes_pictures_and_says_what_is_missing(tmp_path: Path) -
 
 @pytest.fixture
 async def ik_runner(imagekit: ImageKitFake) -> AsyncIterator[ImageKitFake]:
-    from pixora_ui.workers import runner as job_runner
-
     await job_runner.start()
     yield imagekit
     await job_runner.stop()

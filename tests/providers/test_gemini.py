@@ -9,7 +9,8 @@ import pytest
 
 from pixora_ui.engine.tools.registry import ToolError
 from pixora_ui.providers.gemini import GeminiProvider, create, image_from_text
-from pixora_ui.settings import get_settings
+from pixora_ui.providers.imaging import source_for_upload
+from pixora_ui.settings import get_settings, reset_settings
 from tests.fakes.gemini_fake import GeminiFake, _decode, b64decode_any, edit_image
 from tests.providers.helpers import make_request, photo, png
 
@@ -81,8 +82,6 @@ async def test_persistent_429_fails_after_retries(gemini: GeminiFake) -> None:
 
 
 async def test_bad_key_is_not_retried(gemini: GeminiFake, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pixora_ui.settings import reset_settings
-
     monkeypatch.setenv("GEMINI_API_KEY", "wrong")
     reset_settings()
     with pytest.raises(ToolError, match="does not accept this server's key") as refused:
@@ -135,8 +134,6 @@ def test_image_from_text_ignores_non_images() -> None:
 
 
 def test_large_inputs_are_shrunk_below_the_request_limit() -> None:
-    from pixora_ui.providers.imaging import source_for_upload
-
     rng = np.random.default_rng(1)
     noisy = rng.integers(0, 255, size=(800, 800, 3), dtype=np.uint8)
     data, mime = source_for_upload(make_request("prompt", noisy), max_bytes=300_000)

@@ -8,7 +8,7 @@ import urllib.parse
 import numpy as np
 import pytest
 
-from pixora_ui.engine.tools.registry import ToolCancelled, ToolError
+from pixora_ui.engine.tools.registry import ToolCancelled, ToolError, ToolRegistry
 from pixora_ui.providers.imagekit import ImageKitProvider, chain_for, check_one_ai_per_step, create, ik_prompt
 from pixora_ui.settings import get_settings, reset_settings
 from tests.fakes.imagekit_fake import ImageKitFake
@@ -159,8 +159,6 @@ async def test_remove_bg_mask_and_crop_options(imagekit: ImageKitFake) -> None:
 
 @pytest.mark.models
 async def test_fake_uses_the_local_remove_bg_model(imagekit: ImageKitFake, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pixora_ui.engine.tools.registry import ToolRegistry
-
     cutout = pytest.importorskip("pixora_ui.engine.tools.cutout")
     registry = ToolRegistry()
     registry.extend(cutout.TOOLS)

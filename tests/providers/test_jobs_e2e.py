@@ -14,6 +14,8 @@ from pixora_ui.engine.tools.registry import NeedsGenerativeProvider, Param, Tool
 from pixora_ui.providers import router
 from pixora_ui.services import assets, jobs
 from pixora_ui.services.jobs import JobView
+from pixora_ui.settings import reset_settings
+from pixora_ui.workers import runner as job_runner
 from tests.fakes.gemini_fake import GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
 from tests.providers.helpers import photo
@@ -74,8 +76,6 @@ def e2e_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
 
 @pytest.fixture
 async def runner(e2e_registry: ToolRegistry) -> AsyncIterator[None]:
-    from pixora_ui.workers import runner as job_runner
-
     await job_runner.start()
     yield
     await job_runner.stop()
@@ -122,8 +122,6 @@ async def test_imagekit_ik_error_fails_and_refunds(imagekit: ImageKitFake, runne
 async def test_imagekit_timeout_fails_and_refunds(
     imagekit: ImageKitFake, monkeypatch: pytest.MonkeyPatch, e2e_registry: ToolRegistry
 ) -> None:
-    from pixora_ui.settings import reset_settings
-    from pixora_ui.workers import runner as job_runner
 
     monkeypatch.setenv("IMAGEKIT_TIMEOUT_S", "0.6")
     reset_settings()

@@ -13,6 +13,7 @@ from db.session import session_scope
 from pixora_ui.providers import router
 from pixora_ui.services import assets, jobs
 from pixora_ui.services.jobs import JobView
+from pixora_ui.workers import runner as job_runner
 from tests.fakes.gemini_fake import GeminiFake
 from tests.fakes.imagekit_fake import ImageKitFake
 from tests.providers.helpers import photo, png
@@ -21,8 +22,6 @@ from tests.services.conftest import jpeg_bytes, make_user, upload_photo, usage_c
 
 @pytest.fixture
 async def runner() -> AsyncIterator[None]:
-    from pixora_ui.workers import runner as job_runner
-
     router.reset_providers()
     await job_runner.start()
     yield

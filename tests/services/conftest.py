@@ -16,6 +16,7 @@ from db.models import PLAN_FREE, PLAN_PRO, User
 from db.session import session_scope
 from pixora_ui.engine.tools.registry import (
     ImageArray,
+    NeedsGenerativeProvider,
     Param,
     Tool,
     ToolError,
@@ -24,7 +25,9 @@ from pixora_ui.engine.tools.registry import (
     check_cancelled,
 )
 from pixora_ui.providers import router
+from pixora_ui.services import assets
 from pixora_ui.storage.factory import reset_storage
+from pixora_ui.workers import runner
 
 
 def _invert(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
@@ -61,8 +64,6 @@ def _masked(image: ImageArray, params: dict[str, Any], progress: Any, cancelled:
 
 
 def _prompt_local(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
-    from pixora_ui.engine.tools.registry import NeedsGenerativeProvider
-
     raise NeedsGenerativeProvider("This edit needs a generative provider.")
 
 
@@ -158,8 +159,6 @@ async def usage_count(user_id: int) -> int:
 
 
 async def upload_photo(user_id: int, data: bytes | None = None, name: str = "astronaut.jpg") -> str:
-    from pixora_ui.services import assets
-
     async with session_scope() as session:
         view = await assets.upload(session, owner_id=user_id, data=data or jpeg_bytes(), filename=name)
         return view.id
@@ -167,8 +166,6 @@ async def upload_photo(user_id: int, data: bytes | None = None, name: str = "ast
 
 @pytest.fixture
 async def running_runner(test_registry: ToolRegistry) -> AsyncIterator[None]:
-    from pixora_ui.workers import runner
-
     await runner.start()
     yield
     await runner.stop()

@@ -11,14 +11,14 @@ import asyncio
 import signal
 import sys
 
+from db.models import Job
+from db.session import session_scope
+from pixora_ui.engine.tools import catalog
+from pixora_ui.workers import runner
+from tests.services.conftest import build_test_registry
+
 
 async def main(job_id: str) -> None:
-    from db.models import Job
-    from db.session import session_scope
-    from pixora_ui.engine.tools import catalog
-    from pixora_ui.workers import runner
-    from tests.services.conftest import build_test_registry
-
     registry = build_test_registry()
     catalog.get_registry = lambda: registry  # type: ignore[assignment]
     stop = asyncio.Event()

@@ -17,7 +17,7 @@ from pixora_ui.services import asset_files, assets
 from pixora_ui.services.asset_encoding import EncodedImage
 from pixora_ui.settings import get_settings, reset_settings
 from pixora_ui.storage.base import StoredObject
-from pixora_ui.storage.local import LocalStorage
+from pixora_ui.storage.local import LocalStorage, key_for
 from tests.services.conftest import jpeg_bytes, make_user, png_bytes, upload_photo
 
 pytestmark = pytest.mark.usefixtures("test_registry")
@@ -38,8 +38,6 @@ class GatedStorage(LocalStorage):
         self.puts: list[tuple[str, bool]] = []  # (key, file existed before)
 
     async def put(self, data: bytes, *, sha256: str, mime: str, owner_id: int, filename: str) -> StoredObject:
-        from pixora_ui.storage.local import key_for
-
         existed = self._path(key_for(sha256, mime)).exists()
         stored = await super().put(data, sha256=sha256, mime=mime, owner_id=owner_id, filename=filename)
         self.puts.append((stored.key, existed))

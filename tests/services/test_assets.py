@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -99,8 +100,6 @@ async def test_dedupe_delete_undo_and_purge(any_db: str) -> None:
         assert [i.original.id for i in await assets.list_library(session, owner_id=owner)] == [first]
         await assets.delete_asset(session, owner_id=owner, asset_id=first)
     async with session_scope() as session:
-        from datetime import timedelta
-
         assert await assets.purge_deleted(session, older_than=timedelta(0)) == 1
     await asset_files.wait_for_file_removals()
     assert media_files() == files  # still used by the other user's asset

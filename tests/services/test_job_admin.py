@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from db.session import session_scope
+from pixora_ui.cli import main
 from pixora_ui.services import job_admin, jobs
 from pixora_ui.workers import runner
 from tests.services.conftest import make_user, upload_photo, usage_count
@@ -42,8 +43,6 @@ async def test_list_retry_and_cancel(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_the_command_line_lists_jobs(capsys: pytest.CaptureFixture[str]) -> None:
-    from pixora_ui.cli import main
-
     def no_server(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("not a server command")
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from db.models import CREDIT_KEPT, CREDIT_NONE, CREDIT_REFUNDED, Job
+from db.models import CREDIT_KEPT, CREDIT_NONE, CREDIT_REFUNDED, Job, User, utcnow
 from db.session import session_scope
 from pixora_ui.engine.tools.registry import ParamError, ToolRegistry
-from pixora_ui.services import assets, jobs
+from pixora_ui.services import assets, jobs, usage
 from pixora_ui.services.jobs import JobView, LimitReached
+from pixora_ui.settings import reset_settings
+from pixora_ui.workers import runner
 from tests.services.conftest import make_pro, make_user, upload_photo, usage_count
 
 pytestmark = pytest.mark.usefixtures("test_registry")
@@ -156,9 +159,6 @@ async def test_cancel_running_and_queued_jobs_refund(any_db: str) -> None:
 
 
 async def test_timeout_fails_and_refunds(monkeypatch: pytest.MonkeyPatch, test_registry: ToolRegistry) -> None:
-    from pixora_ui.settings import reset_settings
-    from pixora_ui.workers import runner
-
     monkeypatch.setenv("JOB_TIMEOUT_S", "1")
     reset_settings()
     await runner.start()
@@ -175,9 +175,6 @@ async def test_timeout_fails_and_refunds(monkeypatch: pytest.MonkeyPatch, test_r
 
 
 async def test_local_concurrency_is_bounded(monkeypatch: pytest.MonkeyPatch, test_registry: ToolRegistry) -> None:
-    from pixora_ui.settings import reset_settings
-    from pixora_ui.workers import runner
-
     monkeypatch.setenv("LOCAL_JOB_CONCURRENCY", "1")
     reset_settings()
     user_id = await make_pro()
@@ -204,12 +201,6 @@ async def test_local_concurrency_is_bounded(monkeypatch: pytest.MonkeyPatch, tes
 
 
 async def test_monthly_reset_gives_free_users_new_credits(monkeypatch: pytest.MonkeyPatch) -> None:
-    from datetime import timedelta
-
-    from db.models import User, utcnow
-    from pixora_ui.services import usage
-    from pixora_ui.settings import reset_settings
-
     user_id = await make_user()
     async with session_scope() as session:
         row = await session.get(User, user_id)

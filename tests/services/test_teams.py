@@ -11,6 +11,7 @@ from nicegui.testing import User as SimUser
 
 from db.models import PLAN_FREE, PLAN_PRO, PLAN_TEAM, User
 from db.session import session_scope
+from pixora_ui.auth.accounts import delete_account
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
 from pixora_ui.services import teams
 from pixora_ui.services.plans import apply_plan
@@ -140,8 +141,6 @@ async def test_team_page_requires_sign_in(user: SimUser) -> None:
 
 
 async def test_deleting_the_owner_sends_members_back_to_free(isolated_env: Path) -> None:
-    from pixora_ui.auth.accounts import delete_account
-
     owner = await _user("founder@example.com", PLAN_PRO)
     member = await _user("crew@example.com")
     await teams.start_team(owner_id=owner, name="Gone Soon")

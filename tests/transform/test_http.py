@@ -12,6 +12,8 @@ import pytest
 from imagekitio import ImageKit
 from PIL import Image
 
+from db.session import session_scope
+from pixora_ui.services import assets, media
 from pixora_ui.transform import signing
 from tests.services.conftest import make_user
 from tests.transform.conftest import App, photo_jpeg, size_of, upload, wait_until
@@ -123,9 +125,6 @@ async def test_size_table_formats_and_errors(app: App) -> None:
 
 
 async def test_signatures_expiry_and_the_public_toggle(app: App, any_db: str) -> None:
-    from db.session import session_scope
-    from pixora_ui.services import assets
-
     owner = await make_user()
     photo = await upload(owner)
     missing = "0123456789abcdef0123456789abcdef"
@@ -258,8 +257,6 @@ async def test_the_official_imagekit_sdk_builds_urls_pixora_serves(app: App) -> 
 
 @pytest.mark.parametrize("quality", [None, 40])
 async def test_converted_downloads_are_signed_per_format_and_cached(app: App, quality: int | None) -> None:
-    from pixora_ui.services import media
-
     owner = await make_user()
     photo = await upload(owner, photo_jpeg(1600, 1000))
     url = media.signed_url(photo, fmt="webp", quality=quality, expires_in=600)
@@ -279,8 +276,6 @@ async def test_converted_downloads_are_signed_per_format_and_cached(app: App, qu
 
 
 async def test_large_results_are_streamed_from_the_cache_file(app: App) -> None:
-    from pixora_ui.services import media
-
     noise = np.random.default_rng(7).integers(0, 256, size=(1200, 1600, 3), dtype=np.uint8)
     out = io.BytesIO()
     Image.fromarray(noise).save(out, format="JPEG", quality=95)

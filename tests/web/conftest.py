@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from pixora_ui.engine.tools.basic import TOOLS
 from pixora_ui.engine.tools.registry import ToolRegistry
+from pixora_ui.workers import runner
 from tests.billing.conftest import fake_stripe
 from tests.providers.conftest import gemini  # the fake Gemini endpoint, with the real SDK pointed at it
 from tests.services.conftest import build_test_registry, installed_registry
@@ -22,8 +24,6 @@ def test_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
 @pytest.fixture
 def basic_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
     """The test tools plus the real basic tools (crop, resize, format, …)."""
-    from pixora_ui.engine.tools.basic import TOOLS
-
     registry = build_test_registry()
     for tool in TOOLS:
         registry.add(tool)
@@ -33,8 +33,6 @@ def basic_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
 @pytest.fixture
 async def running_runner() -> AsyncIterator[None]:
     """The job runner (ask for a registry fixture before this one)."""
-    from pixora_ui.workers import runner
-
     await runner.start()
     yield
     await runner.stop()

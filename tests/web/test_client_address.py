@@ -7,6 +7,8 @@ itself (the left-most one) is ignored, and a direct client's header is ignored e
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
@@ -59,8 +61,6 @@ def test_trusting_every_proxy_is_refused_in_production() -> None:
 
 
 def test_the_render_blueprint_names_its_proxy_network() -> None:
-    from pathlib import Path
-
     blueprint = (Path(__file__).resolve().parents[2] / "render.yaml").read_text()
     assert 'value: "*"' not in blueprint
     assert "TRUSTED_PROXIES" in blueprint

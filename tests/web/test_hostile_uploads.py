@@ -19,6 +19,7 @@ from db.models import Asset
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
+from pixora_ui.services import assets
 from tests.auth.conftest import RETRIES, make_user, sign_in
 from tests.web.corpus import Hostile, corpus
 
@@ -129,8 +130,6 @@ async def test_corpus_through_the_gemini_edit_api(user: User, gemini: object) ->
 
 @pytest.mark.usefixtures("no_tracebacks", "test_registry")
 async def test_corpus_through_the_mask_route(user: User) -> None:
-    from pixora_ui.services import assets
-
     user_id = await _api_user(user)
     async with session_scope() as session:
         photo = await assets.upload(session, owner_id=user_id, data=corpus()[-1].data, filename="photo.png")

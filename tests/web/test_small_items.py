@@ -15,6 +15,7 @@ from nicegui.testing import User
 from PIL import Image
 from sqlalchemy import func, select, update
 
+from components.upload_zone import rejection_messages
 from db.models import Asset, PasswordReset, UserSession, utcnow
 from db.models import User as UserRow
 from db.session import session_scope
@@ -24,7 +25,7 @@ from pixora_ui.auth.errors import AccountError
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
 from pixora_ui.engine.ops import imageio
 from pixora_ui.engine.ops.imageio import ImageInputError
-from pixora_ui.services import studio
+from pixora_ui.services import assets, studio
 from tests.auth.conftest import PASSWORD, RETRIES, make_user, sign_in
 
 
@@ -118,8 +119,6 @@ def _png() -> bytes:
 
 
 async def _photo(user_id: int) -> str:
-    from pixora_ui.services import assets
-
     async with session_scope() as session:
         view = await assets.upload(session, owner_id=user_id, data=_png(), filename="p.png")
     return view.id
@@ -200,8 +199,6 @@ def test_an_unsupported_format_says_so() -> None:
 
 
 def test_the_browser_refusal_names_the_reason() -> None:
-    from components.upload_zone import rejection_messages
-
     [message] = rejection_messages([{"reason": "accept", "name": "scan.tga", "size": 120_000}])
     assert message.startswith("scan.tga: this format is not supported")
     [message] = rejection_messages([{"reason": "max-file-size", "name": "big.jpg", "size": 40 << 20}])

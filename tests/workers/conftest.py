@@ -13,6 +13,7 @@ import pytest
 
 from pixora_ui.engine.tools.registry import ToolRegistry
 from pixora_ui.settings import reset_settings
+from pixora_ui.workers import runner
 from pixora_ui.workers.pool import WorkerPool
 from tests.services.conftest import installed_registry
 from tests.workers.tools import build_registry
@@ -56,8 +57,6 @@ def worker_tools(monkeypatch: pytest.MonkeyPatch) -> Iterator[ToolRegistry]:
 
 async def ready_pool(timeout: float = 120) -> WorkerPool:
     """The running pool once every worker has loaded (start-up runs in the background)."""
-    from pixora_ui.workers import runner
-
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:

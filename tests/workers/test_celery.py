@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from kombu import Connection
 from sqlalchemy import func, select
 
 from db.models import Asset, Job
@@ -218,8 +219,6 @@ async def test_rabbitmq_broker_with_redis_events_runs_jobs(
 
 
 def _delete_rabbit_queues(prefix: str) -> None:
-    from kombu import Connection
-
     with Connection(RABBIT_URL) as connection:
         for kind in ("cpu", "gpu", "remote"):
             channel = connection.channel()  # a missing queue closes the channel: one per queue

@@ -9,6 +9,7 @@ import pytest
 from nicegui.testing import User
 
 from pixora_ui.services import jobs, studio
+from pixora_ui.settings import reset_settings
 from tests.services.conftest import make_user, upload_photo, usage_count
 from tests.workers.conftest import ready_pool
 
@@ -80,7 +81,6 @@ async def test_a_crashing_tool_fails_its_job_with_a_refund_and_the_next_job_runs
 async def test_a_worker_over_its_memory_cap_is_killed_and_its_job_refunded(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pixora_ui.settings import reset_settings
 
     monkeypatch.setenv("WORKER_MEMORY_MB", "600")
     reset_settings()

@@ -24,6 +24,9 @@ import time
 from pathlib import Path
 
 from pixora_ui.bench.runner import BenchCase, Measurement, bench_photo
+from pixora_ui.engine.models import isnet
+from pixora_ui.engine.models.weights import get_model
+from pixora_ui.settings import get_settings
 
 PIXORA_LABEL = "cold process: main.py edit --tool remove-bg"
 REMBG_LABEL = "cold process: rembg (same ISNet weights)"
@@ -45,9 +48,6 @@ with open(target, "wb") as handle:
 
 
 def _isnet_path() -> Path:
-    from pixora_ui.engine.models.weights import get_model
-    from pixora_ui.settings import get_settings
-
     return get_settings().models_dir / get_model("isnet-medium").files[0].filename
 
 
@@ -121,10 +121,8 @@ def measure(size: str, repeats: int, photo_name: str) -> list[Measurement]:
 
 
 def _available() -> tuple[bool, str]:
-    from pixora_ui.engine.models import isnet
-
     try:
-        import rembg  # noqa: F401
+        import rembg  # noqa: F401, PLC0415 - optional dev-only dependency, benchmarks only
     except ImportError:
         return False, "rembg is not installed (pip install rembg)"
     return isnet.availability()

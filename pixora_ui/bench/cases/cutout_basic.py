@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 from pixora_ui.bench.runner import BenchCase, tool_case
+from pixora_ui.engine.models import isnet
+from pixora_ui.engine.models.weights import get_model
+from pixora_ui.engine.ops import imageio
+from pixora_ui.settings import get_settings
 
 
 def _prepare_cutout(data: bytes) -> None:
     """Cut the photo out once, so smart crop finds the mask in the cache as it does after remove-bg."""
-    from pixora_ui.engine.models import isnet
-    from pixora_ui.engine.ops import imageio
-    from pixora_ui.settings import get_settings
-
     settings = get_settings()
     pixels = imageio.decode(data, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels).pixels
     isnet.subject_alpha(pixels)
@@ -27,10 +28,7 @@ def _prepare_cutout(data: bytes) -> None:
 
 @cache
 def _rembg_session() -> Any:
-    from rembg import new_session
-
-    from pixora_ui.engine.models.weights import get_model
-    from pixora_ui.settings import get_settings
+    from rembg import new_session  # noqa: PLC0415 - optional dev-only dependency, benchmarks only
 
     path = get_settings().models_dir / get_model("isnet-medium").files[0].filename
     # rembg only loads custom models from its home folder; U2NET_HOME points that at ours (read only).
@@ -39,7 +37,7 @@ def _rembg_session() -> Any:
 
 
 def _rembg_run(data: bytes) -> bytes:
-    from rembg import remove
+    from rembg import remove  # noqa: PLC0415 - optional dev-only dependency, benchmarks only
 
     out = remove(data, session=_rembg_session())
     assert isinstance(out, bytes)
@@ -47,10 +45,8 @@ def _rembg_run(data: bytes) -> bytes:
 
 
 def _rembg_available() -> tuple[bool, str]:
-    from pixora_ui.engine.models import isnet
-
     try:
-        import rembg  # noqa: F401
+        import rembg  # noqa: F401, PLC0415 - optional dev-only dependency, benchmarks only
     except ImportError:
         return False, "rembg is not installed (pip install rembg)"
     return isnet.availability()
@@ -61,13 +57,9 @@ BASIC_TARGET = {"12 MP": 0.4}
 
 def _uncached(case: BenchCase) -> BenchCase:
     """Every timed run computes the cut-out afresh (the mask cache would otherwise serve repeats)."""
-    from dataclasses import replace
-
     inner: Callable[[bytes], bytes] = case.run
 
     def run(data: bytes) -> bytes:
-        from pixora_ui.engine.models import isnet
-
         isnet.clear_cache()
         return inner(data)
 

@@ -11,22 +11,24 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import cv2
 import numpy as np
 
 from pixora_ui.bench.runner import BenchCase, tool_case
+from pixora_ui.engine.models import upscale
+from pixora_ui.engine.models.weights import is_installed
+from pixora_ui.engine.ops import imageio, inpaint
+from pixora_ui.engine.tools.interpret import interpret
+from pixora_ui.engine.tools.registry import ToolCancelled
+from pixora_ui.settings import get_settings
 
 
 def _decode(data: bytes) -> Any:
-    from pixora_ui.engine.ops import imageio
-    from pixora_ui.settings import get_settings
-
     settings = get_settings()
     return imageio.decode(data, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels).pixels
 
 
 def _square(pixels: Any, side: int) -> Any:
-    import cv2
-
     h, w = pixels.shape[:2]
     s = min(h, w)
     crop = pixels[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
@@ -34,16 +36,11 @@ def _square(pixels: Any, side: int) -> Any:
 
 
 def _encode(pixels: Any) -> bytes:
-    from pixora_ui.engine.ops import imageio
-    from pixora_ui.settings import get_settings
-
     return imageio.encode(pixels, "jpeg", get_settings().jpeg_quality)
 
 
 def _upscale_square(side: int, model: str, *, fp32: bool = False) -> Callable[[bytes], bytes]:
     def run(data: bytes) -> bytes:
-        from pixora_ui.engine.models import upscale
-
         return _encode(upscale.upscale(_square(_decode(data), side), scale=4, model=model, fp32=fp32))
 
     return run
@@ -51,8 +48,6 @@ def _upscale_square(side: int, model: str, *, fp32: bool = False) -> Callable[[b
 
 def _reference_square(side: int) -> Callable[[bytes], bytes]:
     def run(data: bytes) -> bytes:
-        from pixora_ui.engine.models import upscale
-
         out = upscale.reference_run(_square(_decode(data), side), "quality", split_tail=True)
         return _encode(np.rint(np.clip(out, 0, 1).transpose(1, 2, 0) * 255).astype(np.uint8))
 
@@ -62,9 +57,6 @@ def _reference_square(side: int) -> Callable[[bytes], bytes]:
 def _upscale_2048_rss(data: bytes) -> bytes:
     """Peak memory for a 2048x2048 input: the full 8192x8192 result buffer is held (touched) while
     the first three tiles run, then the job is cancelled (a full run takes ~9 minutes here)."""
-    from pixora_ui.engine.models import upscale
-    from pixora_ui.engine.tools.registry import ToolCancelled
-
     image = _square(_decode(data), 2048)
     result_stand_in = np.ones((8192, 8192, 3), np.uint8)  # as resident as the real result at the end
     tiles = 0
@@ -79,8 +71,6 @@ def _upscale_2048_rss(data: bytes) -> bytes:
 
 
 def _erase_run(data: bytes) -> bytes:
-    from pixora_ui.engine.ops import inpaint
-
     pixels = _decode(data)
     h, w = pixels.shape[:2]
     mask = np.zeros((h, w), np.uint8)
@@ -90,8 +80,6 @@ def _erase_run(data: bytes) -> bytes:
 
 
 def _interpret_run(_data: bytes) -> bytes:
-    from pixora_ui.engine.tools.interpret import interpret
-
     sentences = [
         "remove the background and make it square",
         "a bit brighter and more contrast",
@@ -106,9 +94,6 @@ def _interpret_run(_data: bytes) -> bytes:
 
 def _models(*names: str) -> Callable[[], tuple[bool, str]]:
     def available() -> tuple[bool, str]:
-        from pixora_ui.engine.models.weights import is_installed
-        from pixora_ui.settings import get_settings
-
         missing = [n for n in names if not is_installed(get_settings().models_dir, n)]
         return (False, f"{', '.join(missing)} not installed: run main.py models install") if missing else (True, "")
 

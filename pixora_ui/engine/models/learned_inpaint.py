@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from pixora_ui.engine.tools.registry import ImageArray
+from pixora_ui.settings import get_settings
 
 log = logging.getLogger("pixora.engine")
 
@@ -62,7 +63,7 @@ def _dims(value_info: Any) -> list[int | str]:
 
 def inspect_graph(path: Path) -> GraphSpec:
     """The kind and resolution of an inpainting graph; GraphError when its inputs/outputs do not fit."""
-    import onnx
+    import onnx  # noqa: PLC0415 - heavy runtime, loaded only when a model is converted
 
     try:
         model = onnx.load(str(path), load_external_data=False)
@@ -123,8 +124,6 @@ def available(models_dir: Path) -> bool:
 
 
 def default_models_dir() -> Path:
-    from pixora_ui.settings import get_settings
-
     return get_settings().models_dir
 
 
@@ -141,7 +140,7 @@ def _session(models_dir: Path) -> tuple[Any, GraphSpec] | None:
         if sha256_of(path) != record["sha256"]:
             log.warning("The inpainting model %s changed since it was installed; using the classical fill.", path)
             return None
-        import onnxruntime as ort
+        import onnxruntime as ort  # noqa: PLC0415 - heavy runtime, loaded only when a model runs
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = 2

@@ -30,7 +30,7 @@ _FLOAT16, _FLOAT = 10, 1  # onnx.TensorProto.FLOAT16 and FLOAT (fixed by the ONN
 
 
 def _widen(tensor: onnx.TensorProto) -> None:
-    from onnx import numpy_helper
+    from onnx import numpy_helper  # noqa: PLC0415 - heavy runtime, loaded only when a model is converted
 
     if tensor.data_type == _FLOAT16:
         widened = numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float32), tensor.name)
@@ -43,7 +43,7 @@ def _is_float_cast(node: onnx.NodeProto) -> bool:
 
 def fp32_model_bytes(path: Path, outputs: tuple[str, ...]) -> bytes:
     """The model at `path` with fp16 weights widened to fp32, float casts removed, only `outputs` kept."""
-    import onnx
+    import onnx  # noqa: PLC0415 - heavy runtime, loaded only when a model is converted
 
     model = onnx.load(str(path))
     graph = model.graph

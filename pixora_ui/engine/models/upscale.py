@@ -80,7 +80,7 @@ def _gpu_available() -> bool:
     # ncnn prints loader errors on hosts without Vulkan; only ask it when a loader exists.
     if ctypes.util.find_library("vulkan") is None:
         return False
-    import ncnn
+    import ncnn  # noqa: PLC0415 - heavy runtime, loaded only when an ncnn model runs
 
     return bool(ncnn.get_gpu_count() > 0)
 
@@ -114,7 +114,7 @@ class _Net:
     """
 
     def __init__(self, models_dir: Path, info: _ModelInfo, threads: int, use_gpu: bool, bf16: bool) -> None:
-        import ncnn
+        import ncnn  # noqa: PLC0415 - heavy runtime, loaded only when an ncnn model runs
 
         self.info = info
         self.lock = threading.Lock()

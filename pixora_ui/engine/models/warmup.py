@@ -23,6 +23,11 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+import numpy as np
+
+from pixora_ui.engine.tools import catalog  # looked up at call time: tests swap catalog.get_registry
+from pixora_ui.engine.tools.registry import never_cancelled, no_progress
+
 log = logging.getLogger("pixora.engine")
 
 State = Literal["off", "pending", "running", "ready", "failed"]
@@ -30,12 +35,8 @@ ModelResult = Literal["ready", "not installed", "failed"]
 
 
 def _cut_out() -> bool:
-    import numpy as np
-
-    from pixora_ui.engine.models import isnet
-    from pixora_ui.engine.ops import imageio, matting
-    from pixora_ui.engine.tools.catalog import get_registry
-    from pixora_ui.engine.tools.registry import never_cancelled, no_progress
+    from pixora_ui.engine.models import isnet  # noqa: PLC0415 - kept out of the web server's start
+    from pixora_ui.engine.ops import imageio, matting  # noqa: PLC0415 - kept out of the web server's start
 
     if not isnet.availability()[0]:
         return False
@@ -46,7 +47,7 @@ def _cut_out() -> bool:
     image[..., 0] = (xx * 2).astype(np.uint8)
     image[..., 1] = (yy * 2).astype(np.uint8)
     image[24:72, 40:88] = (220, 60, 40)
-    tool = get_registry().get("remove-bg")
+    tool = catalog.get_registry().get("remove-bg")
     for mode in ("standard", "pro"):
         result = tool.run(image, tool.validate({"mode": mode}), no_progress, never_cancelled)
         imageio.encode(result.image, "png", 90)
@@ -59,7 +60,7 @@ def _cut_out() -> bool:
 
 
 def _faces() -> bool:
-    from pixora_ui.engine.models import faces
+    from pixora_ui.engine.models import faces  # noqa: PLC0415 - kept out of the web server's start
 
     return faces.warm_up()
 

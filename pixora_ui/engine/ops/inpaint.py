@@ -78,7 +78,7 @@ def mask_from_array(mask: npt.NDArray[np.generic], height: int, width: int) -> M
 
 def _patchmatch(rgb: ImageArray, hole: MaskArray, patch: int = _PATCH, exclude: MaskArray | None = None) -> ImageArray:
     """PatchMatch fill of `hole`; pixels of `exclude` are never copied (pypatchmatch's global mask)."""
-    import patchmatch
+    import patchmatch  # noqa: PLC0415 - heavy native library, loaded only when erase runs
 
     global_mask = None
     if exclude is not None and exclude.any():

@@ -183,7 +183,7 @@ def soft_fraction(alpha: FloatArray) -> float:
 
 def closed_form_alpha(guide: ImageArray, alpha: FloatArray, *, band_radius: int = 10) -> FloatArray:
     """Closed-form matting on a band around the 0.5 contour; network alpha outside, 3 px feather."""
-    from pymatting import estimate_alpha_cf
+    from pymatting import estimate_alpha_cf  # noqa: PLC0415 - heavy (numba) runtime, loaded only for pro matting
 
     hard = (alpha > 0.5).astype(np.uint8)
     edge = cv2.dilate(hard, _disk(1)) != cv2.erode(hard, _disk(1))
@@ -276,7 +276,7 @@ def pro_alpha(image: ImageArray, small: ImageArray, alpha_small: FloatArray) -> 
 def foreground_background(image: FloatArray, alpha: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Smooth foreground and background colours that explain the photo (I = aF + (1-a)B): pymatting's
     multi-level estimation (Germer et al. 2020), on the box around the soft pixels only."""
-    from pymatting import estimate_foreground_ml
+    from pymatting import estimate_foreground_ml  # noqa: PLC0415 - heavy (numba) runtime, loaded only for pro matting
 
     fg = image.copy()
     bg = image.copy()

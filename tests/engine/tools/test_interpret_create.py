@@ -9,6 +9,7 @@ from skimage import data
 from pixora_ui.engine.tools.catalog import get_registry
 from pixora_ui.engine.tools.interpret import interpret
 from pixora_ui.engine.tools.registry import never_cancelled, no_progress
+from pixora_ui.services.studio import preview_prompt
 
 
 @pytest.mark.parametrize(
@@ -68,8 +69,6 @@ def test_the_prompt_tool_draws_a_pencil_sketch_locally() -> None:
 
 
 def test_the_studio_says_who_creates_or_what_is_missing() -> None:
-    from pixora_ui.services.studio import preview_prompt
-
     preview = preview_prompt("create an image of a red bicycle")
     assert not preview.runnable and "Gemini or ImageKit" in preview.text
     local = preview_prompt("make it look like a pencil sketch")
