@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect, sync_playwright
+from skimage import data
 
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link, serve_app
 
@@ -53,7 +55,6 @@ def server(tmp_path: Path, free_edits: int) -> Iterator[str]:
 
 
 def _samples(tmp_path: Path) -> list[str]:
-    from skimage import data
 
     paths = []
     for name in SAMPLES:
@@ -84,7 +85,6 @@ class Studio:
         self.page = page
         self.phone = phone
         self.log = tmp_path / "server.log"
-        from playwright.sync_api import expect
 
         self.expect = expect
         page.goto(f"{server}/signup?next=/studio")
@@ -175,7 +175,6 @@ def _browser(p: Any, viewport: dict[str, int]) -> tuple[Any, Any]:
 
 
 def test_batch_journey_with_shift_click_and_zip(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=20_000)  # a shared 2-core machine is slow at times
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -231,7 +230,6 @@ def test_batch_journey_with_shift_click_and_zip(server: str, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("free_edits", [2], indirect=True)
 def test_free_user_with_fewer_credits_runs_the_first_photos(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=20_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -261,7 +259,6 @@ def test_free_user_with_fewer_credits_runs_the_first_photos(server: str, tmp_pat
 
 
 def test_cancel_all_gives_the_credits_back(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=20_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -293,7 +290,6 @@ def test_cancel_all_gives_the_credits_back(server: str, tmp_path: Path) -> None:
 
 
 def test_phone_long_press_selects_and_runs_a_free_tool(server: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=20_000)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
