@@ -11,7 +11,6 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User as SimUser
 
-import pages.billing
 from components.upgrade_dialog import open_upgrade_dialog
 from db.models import PLAN_PRO
 from db.session import session_scope
@@ -195,6 +194,9 @@ async def test_success_page_waits_for_the_webhook(fake_stripe: FakeStripe, user:
 async def test_success_page_explains_when_nothing_arrives(
     fake_stripe: FakeStripe, user: SimUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Imported once the app is built: a page module imported while tests are collected registers its
+    # routes on an app that NiceGUI's test fixture then replaces (every page would answer 404).
+    import pages.billing  # noqa: PLC0415
 
     monkeypatch.setattr(pages.billing, "SUCCESS_WAIT_S", 0.5)
     monkeypatch.setattr(pages.billing, "SUCCESS_POLL_S", 0.2)

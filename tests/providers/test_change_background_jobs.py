@@ -36,7 +36,7 @@ async def _run(email: str, params: dict[str, Any], provider: str | None) -> tupl
         view = await jobs.submit(
             session, user_id=user_id, asset_id=asset_id, tool="change-bg", params=params, provider=provider
         )
-    return user_id, await jobs.wait_for(view.id, user_id=user_id, timeout=30)
+    return user_id, await jobs.wait_for(view.id, user_id=user_id, timeout=120)  # a bound, not a pace
 
 
 async def test_imagekit_changes_a_described_background(imagekit: ImageKitFake, runner: None) -> None:
