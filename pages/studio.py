@@ -75,8 +75,6 @@ class StudioPage:
         self.sheets = Sheets()
         self.address = ""  # the path the browser shows, once the page changed it
 
-    # ------------------------------------------------------------------ layout
-
     def build(self) -> None:
         self.client = ui.context.client
         ui.add_css(theme.STUDIO_CSS)
@@ -169,8 +167,6 @@ class StudioPage:
     def _style_preview(self, preset: str) -> str | None:
         version = self.history.current
         return create.style_preview_url(version.preview_url, preset) if version else None
-
-    # ------------------------------------------------------------------ loading
 
     async def load(self, photo: str | None, version: str | None = None) -> None:
         # Built after the browser connected: the response does not wait for them (page builders have 3 s).
@@ -270,8 +266,6 @@ class StudioPage:
             self.palette.set_enabled(has)
         self.toolbar.refresh(has_photo=has, can_compare=has and self.canvas.has_before, comparing=self.canvas.comparing)
 
-    # ------------------------------------------------------------------ versions
-
     def select_version(self, version_id: str) -> None:
         if self.history.select(version_id):
             self._show_current()
@@ -332,8 +326,6 @@ class StudioPage:
     async def _renamed(self, photo_id: str) -> None:
         if self.root_id == photo_id:
             await self.open_photo(photo_id, self.history.current_id)
-
-    # ------------------------------------------------------------------ tools
 
     def _tool_opened(self, tool: str | None) -> None:
         self.box_preview = True
@@ -482,8 +474,6 @@ class StudioPage:
             self.history.add(new)
             self.strip.render()
             self._show_current()
-
-    # ------------------------------------------------------------------ compare, canvas, download
 
     def _zoom(self, kind: str) -> None:
         {"in": self.canvas.zoom_in, "out": self.canvas.zoom_out, "fit": self.canvas.fit}[kind]()
