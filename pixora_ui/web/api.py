@@ -23,6 +23,7 @@ import base64
 import binascii
 import dataclasses
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -47,6 +48,8 @@ from pixora_ui.web import fastlane
 from pixora_ui.web.csrf import check_origin
 from pixora_ui.web.edge import contains_nul
 from pixora_ui.web.responses import BodyTooLarge, error_from, json_error, json_response, read_capped
+
+log = logging.getLogger("pixora.web")
 
 UPGRADE_URL = "/billing"
 PROMPT_MAX = 1000
@@ -306,11 +309,12 @@ async def api_gemini_edit(request: Request) -> Response:
         return json_response(_limit_body(user.usage), 403)
     provider = _generative_provider("prompt", {"prompt": prompt.strip()})
     if provider is None:
+        log.info("prompt edit refused: no generative provider (set GEMINI_API_KEY or the ImageKit keys)")
         return json_error(
             503,
             "no_provider",
-            "No generative AI provider is configured on this server: the administrator can set GEMINI_API_KEY "
-            "(or ImageKit keys) to enable prompt edits.",
+            "Prompt edits need a generative AI service, and none is connected to this server. "
+            "Ask the person who runs it to connect Gemini or ImageKit.",
         )
     # A retry with the client's Idempotency-Key is the same job (no second upload, no second credit);
     # without one, every request is a new edit (a generative model may answer differently each time).
