@@ -314,6 +314,8 @@ def test_phone_long_press_selects_and_runs_a_free_tool(server: str, tmp_path: Pa
             expect(page.locator(tid("batch-confirm-message"))).to_have_text("3 photos; no AI edits needed.")
             expect(page.locator(tid("batch-confirm"))).to_contain_text("uses no credits")
             studio.press(tid("batch-start"))
+            # A tap while the dialog fades out lands on its backdrop, not on the bottom bar.
+            expect(page.locator(tid("batch-confirm"))).to_be_hidden()
             studio.close_sheets()
             studio.wait_finished("3 photos edited")
             studio.results_shown()
