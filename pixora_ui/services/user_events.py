@@ -38,9 +38,15 @@ _direct: dict[str, Any] = {}  # bus URL -> a blocking Redis publisher, for proce
 
 
 def changed(session: Session | AsyncSession, user_id: int) -> None:
-    """Announce `user_id`'s account once `session` commits."""
+    """Announce `user_id`'s account once `session` commits (once per user, however often it changed)."""
     sync = session.sync_session if isinstance(session, AsyncSession) else session
-    sync.info.setdefault(_PENDING, set()).add(user_id)
+    pending = sync.info.get(_PENDING)
+    if pending is None:
+        # Listeners on this session only, not on every Session's every commit.
+        pending = sync.info[_PENDING] = set()
+        sa_event.listen(sync, "after_commit", _after_commit, once=True)
+        sa_event.listen(sync, "after_soft_rollback", _after_rollback, once=True)
+    pending.add(user_id)
 
 
 def subscribe(user_id: int, callback: Callback) -> Callable[[], None]:
@@ -94,13 +100,11 @@ def add_forwarder(forward: Forwarder) -> Callable[[], None]:
     return remove
 
 
-@sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     for user_id in sorted(session.info.pop(_PENDING, ())):
         publish(user_id)
 
 
-@sa_event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, _previous: Any) -> None:
     session.info.pop(_PENDING, None)
 
