@@ -6,8 +6,6 @@ Run with: .venv/bin/pytest -p no:nicegui -m browser tests/components/test_canvas
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,32 +13,14 @@ from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from skimage import data
 
-from db.models import PLAN_PRO
-from db.session import dispose_engine
-from tests.app_server import CHROMIUM_ARGS, failure_screenshot, serve_app
-from tests.pages.conftest import PASSWORD, make_user
+from tests.app_server import CHROMIUM_ARGS, failure_screenshot
+from tests.components.conftest import VIEWPORTS, tid
+from tests.pages.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "canvas-frame"
-VIEWPORTS = {"desktop": (1440, 900), "phone": (390, 844)}
-
-
-async def _pro_user() -> None:
-    await make_user("pro@example.com", plan=PLAN_PRO)
-    await dispose_engine()
-
-
-@pytest.fixture
-def app_url(isolated_env: Path) -> Iterator[str]:
-    asyncio.run(_pro_user())
-    with serve_app(isolated_env) as url:
-        yield url
-
-
-def tid(name: str) -> str:
-    return f'[data-testid="{name}"]'
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
