@@ -27,7 +27,9 @@ def _services() -> list[tuple[Callable[[], Awaitable[None]], Callable[[], Awaita
 
 _migrated_urls: set[str] = set()  # databases this process upgraded before serving
 _tasks: set[asyncio.Task[None]] = set()
+_starting: asyncio.Task[object] | None = None  # the start-up task while it runs
 LISTEN_WAIT_S = 30.0
+STARTUP_WAIT_S = 60.0
 
 
 def _listening() -> bool | None:
@@ -64,6 +66,15 @@ def migrate_before_serving(settings: Settings) -> None:
 
 
 async def startup() -> None:
+    global _starting  # noqa: PLW0603 - one start-up at a time per process
+    _starting = asyncio.current_task()
+    try:
+        await _start()
+    finally:
+        _starting = None
+
+
+async def _start() -> None:
     settings = get_settings()
     for folder in (settings.data_dir, settings.media_dir, settings.models_dir, settings.outbox_dir):
         folder.mkdir(parents=True, exist_ok=True)
@@ -84,7 +95,21 @@ async def startup() -> None:
         await start()
 
 
+async def _wait_for_startup() -> None:
+    """NiceGUI runs start-up as a background task, so a stop can come while it still runs (a server
+    stopped at once). Let it finish first: a service it started after the stop would stay behind,
+    bound to a closed event loop."""
+    starting = _starting
+    if starting is None or starting is asyncio.current_task() or starting.done():
+        return
+    done, _pending = await asyncio.wait({starting}, timeout=STARTUP_WAIT_S)
+    if not done:
+        starting.cancel()
+        await asyncio.wait({starting})
+
+
 async def shutdown() -> None:
+    await _wait_for_startup()
     # Stop in reverse order: the job runner finishes or parks its jobs before the database closes.
     for _start, stop in reversed(_services()):
         try:

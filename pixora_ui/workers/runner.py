@@ -234,6 +234,13 @@ class Runner:
     def active_jobs(self) -> list[str]:
         return list(self._active)
 
+    def serves_this_loop(self) -> bool:
+        """Whether its dispatch loop still runs on the current event loop. A runner started on a loop
+        that has since closed (a server stopped while its start-up was still running) dispatches
+        nothing and must be replaced, not reused."""
+        task = self._loop_task
+        return task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop()
+
     # main loop -----------------------------------------------------------------------------------------
 
     async def _main(self) -> None:
@@ -306,7 +313,7 @@ def get_runner() -> Runner | None:
 
 async def start() -> None:
     global _runner  # noqa: PLW0603 - one runner per process
-    if _runner is not None:
+    if _runner is not None and _runner.serves_this_loop():
         return
     runner = Runner()
     await runner.start()
