@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 
 from db.models import User, UserSession, as_utc, utcnow
 from db.session import session_scope
-from pixora_ui.auth.sessions import SESSION_COOKIE, SLIDE_EVERY, absolute_lifetime, hash_token, session_lifetime
+from pixora_ui.auth.sessions import SESSION_COOKIE, SLIDE_EVERY, absolute_lifetime, session_lifetime
 from pixora_ui.services.plans import Usage
+from pixora_ui.tokens import hash_token
 
 __all__ = ["SESSION_COOKIE", "CurrentUser", "current_user", "current_user_from_token", "require_user"]
 

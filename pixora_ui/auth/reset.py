@@ -22,8 +22,8 @@ from pixora_ui import mail
 from pixora_ui.auth import lockout, passwords, sessions
 from pixora_ui.auth.accounts import normalise_email
 from pixora_ui.auth.errors import ResetTokenInvalid
-from pixora_ui.auth.sessions import hash_token
 from pixora_ui.settings import get_settings
+from pixora_ui.tokens import hash_token
 
 log = logging.getLogger("pixora.auth")
 

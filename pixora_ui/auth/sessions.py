@@ -7,7 +7,6 @@ most once per `SLIDE_EVERY` so a busy page does not write on every request.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -17,6 +16,7 @@ from starlette.responses import Response
 
 from db.models import UserSession, utcnow
 from pixora_ui.settings import get_settings
+from pixora_ui.tokens import hash_token
 
 SESSION_COOKIE = "pixora_session"
 SLIDE_EVERY = timedelta(hours=1)
@@ -24,10 +24,6 @@ SLIDE_EVERY = timedelta(hours=1)
 
 def new_token() -> str:
     return secrets.token_urlsafe(32)  # 32 random bytes = 256 bits
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def session_lifetime() -> timedelta:

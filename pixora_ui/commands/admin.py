@@ -28,7 +28,7 @@ def _add_create_user(actions: argparse._SubParsersAction[argparse.ArgumentParser
 def _create_user(args: argparse.Namespace) -> None:
     import asyncio
 
-    from pixora_ui.auth import admin
+    from pixora_ui.commands import admin_tasks as admin
 
     password = args.password
     if not password:
@@ -50,7 +50,7 @@ def _add_set_plan(actions: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def _set_plan(args: argparse.Namespace) -> None:
     import asyncio
 
-    from pixora_ui.auth import admin
+    from pixora_ui.commands import admin_tasks as admin
 
     asyncio.run(admin.set_plan(email=args.email, plan=args.plan))
     print(f"{args.email.strip().lower()} is now on the {args.plan} plan.")
@@ -65,7 +65,7 @@ def _add_create_api_key(actions: argparse._SubParsersAction[argparse.ArgumentPar
 def _create_api_key(args: argparse.Namespace) -> None:
     import asyncio
 
-    from pixora_ui.auth import admin
+    from pixora_ui.commands import admin_tasks as admin
 
     secret = asyncio.run(admin.create_api_key(email=args.email, name=args.name))
     print(secret)

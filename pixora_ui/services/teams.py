@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import PLAN_FREE, PLAN_PRO, PLAN_TEAM, ROLE_MEMBER, ROLE_OWNER, Invitation, Team, User, as_utc
 from db.session import session_scope
-from pixora_ui.auth.sessions import hash_token
 from pixora_ui.errors import PixoraError
 from pixora_ui.mail import send_mail
 from pixora_ui.services.plans import apply_plan
 from pixora_ui.settings import get_settings
+from pixora_ui.tokens import hash_token
 
 INVITATION_DAYS = 7
 PAID_PLANS = frozenset({PLAN_PRO, PLAN_TEAM})

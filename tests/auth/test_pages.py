@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from db.models import Asset, PasswordReset, UserSession, utcnow
 from db.models import User as UserRow
 from db.session import session_scope
-from pixora_ui import mail
+from pixora_ui import mail, tokens
 from pixora_ui.auth import accounts, sessions, tickets
 from pixora_ui.auth.current import current_user_from_token
 from pixora_ui.services import asset_files, assets
@@ -174,7 +174,7 @@ async def test_new_token_at_every_sign_in(user: User) -> None:
     assert first and first != planted
     async with session_scope() as session:
         hashes = set(await session.scalars(select(UserSession.token_hash)))
-    assert sessions.hash_token(planted) not in hashes
+    assert tokens.hash_token(planted) not in hashes
 
     # Signing in again while signed in (e.g. after a password prompt) replaces the token too.
     client = user.client

@@ -24,10 +24,11 @@ from db.models import User as UserRow
 from db.session import session_scope
 from pages.guard import viewer_of
 from pixora_ui import mail
-from pixora_ui.auth import accounts, admin, lockout, passwords, reset, sessions
+from pixora_ui.auth import accounts, lockout, passwords, reset, sessions
 from pixora_ui.auth.current import CurrentUser, current_user_from_token, require_user
 from pixora_ui.auth.errors import InvalidCredentials, InvalidEmail, ResetTokenInvalid
 from pixora_ui.auth.redirects import login_url, safe_next
+from pixora_ui.commands import admin_tasks as admin
 from pixora_ui.settings import load_settings, reset_settings
 from pixora_ui.web.csrf import check_origin
 from tests.auth.conftest import PASSWORD, make_user, outbox_mails, reset_link_token

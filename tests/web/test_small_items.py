@@ -19,7 +19,8 @@ from components.upload_zone import rejection_messages
 from db.models import Asset, PasswordReset, UserSession, utcnow
 from db.models import User as UserRow
 from db.session import session_scope
-from pixora_ui.auth import accounts, reset, sessions
+from pixora_ui import tokens
+from pixora_ui.auth import accounts, reset
 from pixora_ui.auth.current import current_user_from_token
 from pixora_ui.auth.errors import AccountError
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
@@ -33,7 +34,7 @@ async def _session_for(user_id: int) -> tuple[str, int]:
     async with session_scope() as session:
         token = await create_session(session, user_id=user_id)
         session_id = await session.scalar(
-            select(UserSession.id).where(UserSession.token_hash == sessions.hash_token(token))
+            select(UserSession.id).where(UserSession.token_hash == tokens.hash_token(token))
         )
     assert session_id is not None
     return token, session_id

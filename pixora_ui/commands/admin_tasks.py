@@ -1,4 +1,4 @@
-"""Operator tasks behind `main.py admin`: create a user with a password, change a user's plan."""
+"""Operator tasks behind `main.py admin`: create a user with a password, change a user's plan, make an API key."""
 
 from __future__ import annotations
 
