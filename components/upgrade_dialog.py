@@ -3,7 +3,7 @@
 The studio opens it when a Free user reaches the limit::
 
     from components.upgrade_dialog import open_upgrade_dialog
-    from pixora_ui.billing.service import payments_enabled
+    from pixora_ui.billing.status import payments_enabled
 
     enabled, reason = payments_enabled()
     open_upgrade_dialog(payments_enabled=enabled, reason=reason)

@@ -13,7 +13,7 @@ from nicegui import ui
 
 from components.upgrade_dialog import open_upgrade_dialog
 from pixora_ui.auth.current import CurrentUser
-from pixora_ui.billing.service import payments_enabled
+from pixora_ui.billing.status import payments_enabled
 from pixora_ui.services import studio, user_events
 from pixora_ui.services.plans import Usage
 from pixora_ui.services.usage import LIMIT_MESSAGE

@@ -13,7 +13,7 @@ from components import theme
 from components.frame import frame
 from components.upgrade_dialog import go_to_portal, plan_comparison, upgrade_button
 from pages.guard import signed_in, viewer_of
-from pixora_ui.billing.service import BillingStatus, billing_status_for, current_plan_for
+from pixora_ui.billing.status import BillingStatus, billing_status_for, current_plan_for
 
 SUCCESS_WAIT_S = 60.0
 SUCCESS_POLL_S = 2.0

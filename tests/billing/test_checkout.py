@@ -11,7 +11,7 @@ from db.session import session_scope
 from pixora_ui.billing.checkout import cancel_subscription_for_user, create_portal_session, start_checkout
 from pixora_ui.billing.client import PaymentsNotConfiguredError
 from pixora_ui.billing.errors import AlreadySubscribedError, NoSubscriptionError, PaymentProviderError
-from pixora_ui.billing.service import billing_status_for, payments_enabled
+from pixora_ui.billing.status import billing_status_for, payments_enabled
 from tests.billing.conftest import load_user, make_user
 from tests.fakes.stripe_fake import PRICE_PRO, SECRET_KEY, FakeStripe
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from db.models import PLAN_FREE, PLAN_PRO, PLAN_TEAM, ROLE_MEMBER, Asset, StripeEvent, User
 from db.session import session_scope
 from pixora_ui.billing import webhooks
-from pixora_ui.billing.service import billing_status_for
+from pixora_ui.billing.status import billing_status_for
 from pixora_ui.billing.webhooks import InvalidWebhookError, handle_event
 from pixora_ui.services import teams
 from pixora_ui.services.usage import LimitReached, get_usage, reserve_credit

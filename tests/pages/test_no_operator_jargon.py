@@ -19,7 +19,7 @@ from nicegui.testing import User
 
 from db.models import User as UserRow
 from db.session import session_scope
-from pixora_ui.billing.service import payments_enabled
+from pixora_ui.billing.status import payments_enabled
 from pixora_ui.engine.tools import catalog
 from pixora_ui.engine.tools.enhance import GENERATIVE_HINT
 from pixora_ui.engine.tools.registry import (

@@ -1,8 +1,6 @@
 """The billing status that pages show: plan, renewal, payment warning, and whether payments are on.
 
-Everything here only reads the stored state (the webhooks in `billing/webhooks.py` write it). The
-module keeps the name `service` because the upgrade dialog and usage gate in components/ import
-`payments_enabled` from here.
+Everything here only reads the stored state (the webhooks in `billing/webhooks.py` write it).
 """
 
 from __future__ import annotations
