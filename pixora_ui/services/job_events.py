@@ -13,23 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from db.models import Job
 from db.session import session_scope
+from pixora_ui.services.event_channel import Channel
 from pixora_ui.services.job_views import JobNotFound, JobView, view_of
-
-log = logging.getLogger("pixora.jobs")
 
 Callback = Callable[[JobView], Awaitable[None] | None]
 Forwarder = Callable[[JobView], None]
 
-_subscribers: dict[str | int, list[Callback]] = {}
-_forwarders: list[Forwarder] = []
-_callback_tasks: set[asyncio.Task[Any]] = set()
+_channel: Channel[JobView] = Channel("a job event")
 
 
 def subscribe(key: str | int, callback: Callback) -> Callable[[], None]:
@@ -37,57 +31,23 @@ def subscribe(key: str | int, callback: Callback) -> Callable[[], None]:
 
     Returns a function that unsubscribes (safe to call twice).
     """
-    _subscribers.setdefault(key, []).append(callback)
-
-    def unsubscribe() -> None:
-        callbacks = _subscribers.get(key)
-        if callbacks and callback in callbacks:
-            callbacks.remove(callback)
-            if not callbacks:
-                _subscribers.pop(key, None)
-
-    return unsubscribe
+    return _channel.subscribe(key, callback)
 
 
 def publish(view: JobView) -> None:
     """A job changed in this process: tell this process's pages and every forwarder (other processes)."""
     deliver(view)
-    for forward in list(_forwarders):
-        try:
-            forward(view)
-        except Exception:
-            log.warning("could not forward a job event", exc_info=True)
+    _channel.forward(view)
 
 
 def deliver(view: JobView) -> None:
     """Hand a view to this process's subscribers only (events that arrived from another process)."""
-    for key in (view.id, view.user_id):
-        for callback in list(_subscribers.get(key, ())):
-            try:
-                outcome = callback(view)
-                if inspect.isawaitable(outcome):
-                    task = asyncio.ensure_future(outcome)
-                    _callback_tasks.add(task)
-                    task.add_done_callback(_callback_done)
-            except Exception:
-                log.warning("a job subscriber failed", exc_info=True)
+    _channel.deliver(view, (view.id, view.user_id))
 
 
 def add_forwarder(forward: Forwarder) -> Callable[[], None]:
     """Also send every published view to `forward` (a cross-process bus); returns the remover."""
-    _forwarders.append(forward)
-
-    def remove() -> None:
-        with contextlib.suppress(ValueError):
-            _forwarders.remove(forward)
-
-    return remove
-
-
-def _callback_done(task: asyncio.Task[Any]) -> None:
-    _callback_tasks.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("a job subscriber failed", exc_info=task.exception())
+    return _channel.add_forwarder(forward)
 
 
 async def _current(job_id: str, user_id: int) -> JobView | None:

@@ -12,10 +12,6 @@ worker) publishes straight to Redis when EVENTS_URL or a Redis QUEUE_URL is set.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,17 +19,14 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from pixora_ui.services.event_channel import Channel
 from pixora_ui.settings import get_settings
-
-log = logging.getLogger("pixora.events")
 
 Callback = Callable[[int], Awaitable[None] | None]
 Forwarder = Callable[[int], None]
 
 _PENDING = "pixora_changed_users"  # Session.info key: user ids to announce after the commit
-_subscribers: dict[int, list[Callback]] = {}
-_forwarders: list[Forwarder] = []
-_tasks: set[asyncio.Task[Any]] = set()
+_channel: Channel[int] = Channel("an account event")
 _direct: dict[str, Any] = {}  # bus URL -> a blocking Redis publisher, for processes without a bus of their own
 
 
@@ -51,53 +44,24 @@ def changed(session: Session | AsyncSession, user_id: int) -> None:
 
 def subscribe(user_id: int, callback: Callback) -> Callable[[], None]:
     """Call `callback(user_id)` after every change of the user's account; returns the unsubscribe."""
-    _subscribers.setdefault(user_id, []).append(callback)
-
-    def unsubscribe() -> None:
-        callbacks = _subscribers.get(user_id)
-        if callbacks and callback in callbacks:
-            callbacks.remove(callback)
-            if not callbacks:
-                _subscribers.pop(user_id, None)
-
-    return unsubscribe
+    return _channel.subscribe(user_id, callback)
 
 
 def publish(user_id: int) -> None:
     """Tell this process's pages, and the other processes (the bus, or Redis directly)."""
     deliver(user_id)
-    if _forwarders:
-        for forward in list(_forwarders):
-            try:
-                forward(user_id)
-            except Exception:
-                log.warning("could not forward an account event", exc_info=True)
-    else:
+    if not _channel.forward(user_id):
         _publish_direct(user_id)
 
 
 def deliver(user_id: int) -> None:
     """Hand an event to this process's subscribers only (events that came from another process)."""
-    for callback in list(_subscribers.get(user_id, ())):
-        try:
-            outcome = callback(user_id)
-            if inspect.isawaitable(outcome):
-                task = asyncio.ensure_future(outcome)
-                _tasks.add(task)
-                task.add_done_callback(_done)
-        except Exception:
-            log.warning("an account event subscriber failed", exc_info=True)
+    _channel.deliver(user_id, (user_id,))
 
 
 def add_forwarder(forward: Forwarder) -> Callable[[], None]:
     """Also send every published event to `forward` (the web process's bus); returns the remover."""
-    _forwarders.append(forward)
-
-    def remove() -> None:
-        with contextlib.suppress(ValueError):
-            _forwarders.remove(forward)
-
-    return remove
+    return _channel.add_forwarder(forward)
 
 
 def _after_commit(session: Session) -> None:
@@ -119,9 +83,3 @@ def _publish_direct(user_id: int) -> None:
 
         _direct[url] = EventPublisher(settings)
     _direct[url].publish_user(user_id)
-
-
-def _done(task: asyncio.Task[Any]) -> None:
-    _tasks.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("an account event subscriber failed", exc_info=task.exception())
