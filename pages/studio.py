@@ -183,6 +183,7 @@ class StudioPage:
             image_choices=self.library.choices,
             style_preview=self._style_preview,
         )
+        background_tasks.create(self.strip.learn_zone(self.client), name="browser time zone")
         self.ready = True
         await self.library.reload()
         if photo:
