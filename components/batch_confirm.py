@@ -67,8 +67,9 @@ class BatchConfirm:
 
 
 def _hint(quote: Quote) -> str:
-    if quote.needs_verification or quote.credits_needed == 0:
-        return "" if quote.needs_verification else "This tool is not an AI edit: it uses no credits."
-    if quote.unlimited:
+    # An unlimited plan's quote needs no credits for an AI edit either: it must not read as a free tool.
+    if quote.needs_verification or quote.unlimited:
         return ""
+    if quote.credits_needed == 0:
+        return "This tool is not an AI edit: it uses no credits."
     return "One AI edit per photo. A photo that fails gives its edit back."

@@ -2,19 +2,23 @@
 
 Undo moves to the parent of the version on screen, redo walks back down the way undo came (or to
 the newest child). Nothing is deleted by undo: every version stays until deleted explicitly.
+
+Times are the viewer's: the page asks the browser for its time zone once (`learn_zone`); until it
+answers they are in UTC and say so.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import Any
 
-from nicegui import ui
+from nicegui import Client, ui
 
 from components import theme
 from components.testids import tagged
 from pixora_ui.services.studio import VersionCard
-from pixora_ui.services.version_labels import version_time
+from pixora_ui.services.version_labels import browser_zone, version_time
 
 HISTORY_CSS = """
 .pixora-thumb { width: 64px; height: 64px; border-radius: 10px; overflow: hidden; flex: none; cursor: pointer;
@@ -26,6 +30,9 @@ HISTORY_CSS = """
   padding: 0 4px; color: #fff; background: linear-gradient(transparent, rgba(0,0,0,.7)); white-space: nowrap;
   overflow: hidden; text-overflow: ellipsis; }
 """
+# The browser's time zone: its IANA name, and its offset for a server that does not know that name.
+ZONE_JS = "return [Intl.DateTimeFormat().resolvedOptions().timeZone, new Date().getTimezoneOffset()];"
+ZONE_TIMEOUT_S = 5.0
 
 
 class History:
@@ -112,6 +119,7 @@ class HistoryStrip:
     ) -> None:
         ui.add_css(HISTORY_CSS)
         self.history = history
+        self.zone: tzinfo | None = None  # the viewer's, once the browser said it
         self._on_select = on_select
         with tagged(ui.row().classes("w-full items-center no-wrap gap-2 px-3 py-2"), "history") as self.root:
             with ui.row().classes("gap-1 no-wrap shrink-0"):
@@ -143,6 +151,28 @@ class HistoryStrip:
         self.history = history
         self.render()
 
+    async def learn_zone(self, client: Client) -> None:
+        """Ask the browser for its time zone once; the thumbnails' times then follow it."""
+        try:
+            answer = await client.run_javascript(ZONE_JS, timeout=ZONE_TIMEOUT_S)
+        except TimeoutError:
+            return  # the tab went away or never answered: the times stay in UTC and say so
+        zone = browser_zone(*answer[:2]) if isinstance(answer, list) and len(answer) >= 2 else None
+        if zone is not None and not self.strip.is_deleted:
+            self.set_zone(zone)
+
+    def set_zone(self, zone: tzinfo) -> None:
+        """Show the times in `zone`: only the thumbnails' titles change, no image is sent again."""
+        self.zone = zone
+        for child in self.strip.default_slot.children:
+            version = self.history.by_id(child.props.get("data-version-id"))
+            if version is not None:
+                child.props(f'title="{self._title(version)}"')
+
+    def _title(self, version: VersionCard) -> str:
+        when = version_time(version.created_at, zone=self.zone)
+        return f"{version.label} · {when}: click to view; the next edit starts from it"
+
     def render(self) -> None:
         """Rebuild the thumbnails (a handful of small elements; done only when versions change)."""
         self.strip.clear()
@@ -157,10 +187,7 @@ class HistoryStrip:
                     ui.element("div")
                     .classes(classes)
                     .on("click", lambda v=version.id: self._on_select(v))
-                    .props(
-                        f'title="{version.label} · {version_time(version.created_at)}: click to view; the next edit '
-                        f'starts from it" data-version="{index}" data-version-id="{version.id}"'
-                    ),
+                    .props(f'title="{self._title(version)}" data-version="{index}" data-version-id="{version.id}"'),
                     f"version-{index}",
                 ):
                     ui.element("img").props(f'src="{version.preview_url}" loading="lazy" draggable="false" alt=""')

@@ -1,4 +1,7 @@
-"""The prompt box: "Describe an edit…", example chips, Enter applies, and the plan shown before running."""
+"""The prompt box: "Describe an edit…", example chips, Enter applies, and the plan shown before running.
+
+While photos are selected it says so: the edit runs on each of them (the page sends it to the batch
+like a tool, with the same cost dialog first)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,8 @@ from typing import Any
 from nicegui import ui
 
 from components.testids import tagged
-from pixora_ui.services.studio import PromptPreview, preview_prompt
+from components.tool_palette import run_cost
+from pixora_ui.services.studio import PROMPT_TOOL, PromptPreview, costs_credit, preview_prompt
 
 EXAMPLES: tuple[str, ...] = (
     "Remove the background",
@@ -22,7 +26,10 @@ EXAMPLES: tuple[str, ...] = (
 class PromptBox:
     def __init__(self, *, on_submit: Callable[[str], Any]) -> None:
         self._on_submit = on_submit
+        self._photos = 0
         with tagged(ui.column().classes("w-full gap-2"), "prompt-box"):
+            self.target = tagged(ui.label().classes("text-xs font-semibold text-primary leading-snug"), "prompt-target")
+            self.target.set_visibility(False)
             self.input = tagged(
                 ui.input(placeholder="Describe an edit…", on_change=self._changed)
                 .props("outlined dense clearable maxlength=500 enterkeyhint=go")
@@ -45,6 +52,16 @@ class PromptBox:
                         .classes("px-2 text-xs"),
                         "prompt-example",
                     )
+
+    def set_photos(self, count: int) -> None:
+        """`count` photos are selected (0: none): say that the edit runs on each of them, and its cost."""
+        if count == self._photos:
+            return
+        self._photos = count
+        if count > 0:
+            photos = "the selected photo" if count == 1 else f"the {count} selected photos"
+            self.target.set_text(f"Edits {photos} · {run_cost(costs_credit(PROMPT_TOOL), count)}")
+        self.target.set_visibility(count > 0)
 
     def _example(self, text: str) -> None:
         self.input.set_value(text)

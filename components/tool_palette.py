@@ -3,7 +3,7 @@
 New tools appear without page changes: everything here is derived from `ToolCard`s. A tool's card
 opens to show its parameters and an Apply button; a switched-off tool says why. Only the fields of
 the chosen mode are shown (a parameter's `only_with`), and "Run with" offers only the providers that
-can run the current settings.
+can run the current settings. While photos are selected, Apply says what the run on all of them costs.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from nicegui import ui
 from components import theme
 from components.testids import tagged
 from pixora_ui.engine.tools.registry import Param
-from pixora_ui.services.studio import ToolCard, providers_for
+from pixora_ui.services.studio import ToolCard, painted_mask, providers_for
 
 # Feedback in the same frame as the click, before the server answers: the button pulses for a moment.
 INSTANT_FEEDBACK_JS = """(e) => {
@@ -28,6 +28,20 @@ PENDING_CSS = """
 .pixora-pending { animation: pixora-pulse .9s ease-in-out infinite; pointer-events: none; }
 @keyframes pixora-pulse { 50% { opacity: .55; } }
 """
+
+
+def run_cost(costs_credit: bool, photos: int) -> str:
+    """What running a tool on `photos` photos (one job each) costs: "7 AI edits", or "Free"."""
+    return f"{photos} AI edit{'s' if photos != 1 else ''}" if costs_credit else "Free"
+
+
+def apply_text(costs_credit: bool, photos: int = 0) -> str:
+    """An Apply button's words: what the run costs. `photos` is the number of selected photos it runs
+    on; 0 is the open photo alone."""
+    if photos <= 0:
+        return "Apply" + (" · 1 AI edit" if costs_credit else "")
+    return f"Apply · {run_cost(costs_credit, photos)}"
+
 
 ApplyHandler = Callable[[str, dict[str, Any], str | None], Any]
 Choices = Callable[[], list[tuple[str, str]]]  # (value, label) for image parameters
@@ -60,6 +74,8 @@ class ToolPalette:
         self._provider_select: dict[str, ui.select] = {}
         self._provider_note: dict[str, ui.label] = {}
         self._apply_buttons: list[ui.button] = []
+        self._apply_by_tool: dict[str, ui.button] = {}  # the palette's own Apply buttons
+        self._photos = 0  # selected photos Apply runs on; 0: the open photo
         self._built: set[str] = set()
         self._enabled = False
         self.open_tool: str | None = None
@@ -90,6 +106,18 @@ class ToolPalette:
         self._enabled = enabled
         for button in self._apply_buttons:
             button.set_enabled(enabled and bool(button.props.get("data-available")))
+
+    def set_photos(self, count: int) -> None:
+        """`count` photos are selected (0: none): the Apply buttons say what a run on them costs. A
+        tool that needs a mask painted on the photo runs on the open photo only and keeps its words."""
+        if count == self._photos:
+            return
+        self._photos = count
+        for tool, button in self._apply_by_tool.items():
+            button.set_text(self._apply_text(self.cards[tool]))
+
+    def _apply_text(self, card: ToolCard) -> str:
+        return apply_text(card.costs_credit, 0 if painted_mask(card.name) else self._photos)
 
     def register_apply(self, button: ui.button) -> None:
         """An apply button of a custom card: enabled and disabled with the palette's own."""
@@ -187,7 +215,7 @@ class ToolPalette:
                     .mark(f"runs-on-{card.name}")
                 )
             button = tagged(
-                ui.button("Apply" + (" · 1 AI edit" if card.costs_credit else ""), icon="play_arrow")
+                ui.button(self._apply_text(card), icon="play_arrow")
                 .on("click", lambda n=card.name: self._apply(n), js_handler=INSTANT_FEEDBACK_JS)
                 .props("unelevated no-caps")
                 .classes("w-full"),
@@ -198,6 +226,7 @@ class ToolPalette:
                 button.tooltip(card.reason or "Not available")
             button.set_enabled(card.available and self._enabled)
             self._apply_buttons.append(button)
+            self._apply_by_tool[card.name] = button
         self._sync(card.name)
 
     def _sync(self, tool: str) -> None:

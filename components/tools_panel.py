@@ -66,6 +66,13 @@ class ToolsPanel:
             )
         return palette
 
+    def set_photos(self, count: int) -> None:
+        """`count` photos are selected (0: none): the prompt and the Apply buttons say they edit them all."""
+        if self.prompt is not None:
+            self.prompt.set_photos(count)
+        if self.palette is not None:
+            self.palette.set_photos(count)
+
     def show_usage(self, text: str) -> None:
         """The chip here and every usage chip of the page's header."""
         self.credit.set_text(text)

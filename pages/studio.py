@@ -183,6 +183,10 @@ class StudioPage:
             image_choices=self.library.choices,
             style_preview=self._style_preview,
         )
+        # A described edit goes the tools' way: the selection's batch (cost dialog first), else the open photo.
+        self._prompt_edit = self.batch.route(lambda _tool, params, _provider: self.prompt_open_photo(params["prompt"]))
+        self.library.on_selection(lambda selected: self.tools.set_photos(len(selected)))
+        background_tasks.create(self.strip.learn_zone(self.client), name="browser time zone")
         self.ready = True
         await self.library.reload()
         if photo:
@@ -398,6 +402,14 @@ class StudioPage:
         await self.edits.submit(version.id, EditRequest(tool, params, provider), label=card.label)
 
     async def apply_prompt(self, text: str) -> None:
+        """The prompt box: a new picture when the sentence asks for one, else an edit of the selected
+        photos (a batch, like a tool) or, with none selected, of the open photo."""
+        if create.creation_prompt(text) and create.generate_provider() is not None:
+            await self.prompt_open_photo(text)  # makes the picture; the selection has nothing to do with it
+            return
+        await self._prompt_edit(studio.PROMPT_TOOL, {"prompt": text}, None)
+
+    async def prompt_open_photo(self, text: str) -> None:
         version = self.history.current_id or ""
         await self.edits.one_at_a_time(version, studio.PROMPT_TOOL, lambda: self._apply_prompt(text))
 
@@ -429,7 +441,7 @@ class StudioPage:
         if request is None:
             return
         if request.tool == studio.PROMPT_TOOL:
-            await self.apply_prompt(str(request.params.get("prompt", "")))
+            await self.prompt_open_photo(str(request.params.get("prompt", "")))
         else:
             await self.apply_tool(
                 request.tool, {k: v for k, v in request.params.items() if k != "mask"}, request.provider

@@ -1,15 +1,17 @@
 """Short names for versions: what an edit did, from its tool and parameters ("Blur 40", "4x quality").
 
 `version_label` is pure (no database, no registry state beyond labels), so the history strip, the
-page title and any list of versions name an edit the same way. `version_time` says when it was made.
+page title and any list of versions name an edit the same way. `version_time` says when it was made,
+in the viewer's time zone once `browser_zone` has turned what the browser reported into one.
 `labels_for` reads the parameters of the jobs that made a set of versions (one query).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -177,15 +179,37 @@ def version_label(tool: str | None, params: Params | None = None) -> str:
     return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1].rstrip() + "…"
 
 
-def version_time(created_at: datetime, *, now: datetime | None = None) -> str:
-    """When a version was made, in UTC: "14:32" today, "7 Dec 14:32" before, "7 Dec 2025" in another year."""
-    moment = created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at.astimezone(UTC)
-    today = (now or datetime.now(UTC)).astimezone(UTC)
+def version_time(created_at: datetime, *, now: datetime | None = None, zone: tzinfo | None = None) -> str:
+    """When a version was made: "14:32" today, "7 Dec 14:32" before, "7 Dec 2025" in another year, in
+    `zone` (the viewer's); without one in UTC, and the times say so ("14:32 UTC")."""
+    where = zone or UTC
+    moment = (created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at).astimezone(where)
+    today = (now or datetime.now(UTC)).astimezone(where)
+    suffix = "" if zone is not None else " UTC"
     if moment.date() == today.date():
-        return f"{moment:%H:%M} UTC"
+        return f"{moment:%H:%M}{suffix}"
     if moment.year == today.year:
-        return f"{moment.day} {moment:%b %H:%M} UTC"
+        return f"{moment.day} {moment:%b %H:%M}{suffix}"
     return f"{moment.day} {moment:%b %Y}"
+
+
+MAX_ZONE_NAME = 64
+MAX_OFFSET_MIN = 18 * 60  # what datetime.timezone accepts, and more than any real zone
+
+
+def browser_zone(name: object, offset_min: object = None) -> tzinfo | None:
+    """The zone a browser reported: its IANA name (`Intl...resolvedOptions().timeZone`), else its
+    current offset (`Date.getTimezoneOffset()`, minutes behind UTC) when the name is unknown here
+    (a server without tz data); None when neither makes sense. Never trusts the text further."""
+    if isinstance(name, str) and 0 < len(name) <= MAX_ZONE_NAME:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # unknown, or not a zone name ("../x", "America")
+            pass
+    if isinstance(offset_min, int | float) and not isinstance(offset_min, bool) and abs(offset_min) < MAX_OFFSET_MIN:
+        minutes = round(offset_min)
+        return UTC if minutes == 0 else timezone(timedelta(minutes=-minutes))
+    return None
 
 
 async def labels_for(session: AsyncSession, asset_ids: Iterable[str]) -> dict[str, str]:

@@ -9,6 +9,7 @@ import pytest
 from nicegui import ui
 from nicegui.testing import User
 
+from components.tool_palette import apply_text, run_cost
 from pixora_ui.providers import router
 from pixora_ui.settings import reset_settings
 from tests.pages.conftest import make_user, sample_png, sign_in
@@ -92,3 +93,13 @@ async def test_providers_follow_the_mode_and_the_description_field_comes_with_th
     _choose(user, "blur")
     assert _offered(user) == ["local", "gemini"]
     assert user.find(marker=f"provider-{TOOL}").elements.pop().value == "local"
+
+
+def test_apply_says_what_a_run_on_the_selected_photos_costs() -> None:
+    """Issue 18: "Apply · 1 AI edit" while 7 photos are selected under-told the cost sevenfold."""
+    assert apply_text(True) == "Apply · 1 AI edit"  # the open photo
+    assert apply_text(False) == "Apply"
+    assert apply_text(True, 7) == "Apply · 7 AI edits"
+    assert apply_text(True, 1) == "Apply · 1 AI edit"
+    assert apply_text(False, 7) == "Apply · Free"
+    assert run_cost(True, 3) == "3 AI edits" and run_cost(False, 3) == "Free"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from db.models import JOB_SUCCEEDED, Job
 from db.session import session_scope
 from pixora_ui.services import assets, studio
-from pixora_ui.services.version_labels import MAX_LABEL, version_label, version_time
+from pixora_ui.services.version_labels import MAX_LABEL, browser_zone, version_label, version_time
 from tests.pages.conftest import make_user, sample_png
 
 
@@ -60,6 +61,45 @@ def test_time_is_short_today_and_dated_before() -> None:
     assert version_time(datetime(2026, 12, 7, 14, 32), now=now) == "14:32 UTC"
     assert version_time(datetime(2026, 12, 5, 9, 5, tzinfo=UTC), now=now) == "5 Dec 09:05 UTC"
     assert version_time(datetime(2025, 3, 1, 9, 5, tzinfo=UTC), now=now) == "1 Mar 2025"
+
+
+def test_time_is_in_the_viewers_zone_and_so_is_today() -> None:
+    """Issue 18: 23:30 UTC is already tomorrow morning in Tokyo and still this afternoon in New York."""
+    made = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)
+    now = datetime(2026, 12, 8, 0, 10, tzinfo=UTC)
+    assert version_time(made, now=now) == "7 Dec 23:30 UTC"  # no zone known yet: UTC, and it says so
+    assert version_time(made, now=now, zone=ZoneInfo("Asia/Tokyo")) == "08:30"
+    assert version_time(made, now=now, zone=ZoneInfo("America/New_York")) == "18:30"
+    assert version_time(made, now=now, zone=ZoneInfo("Asia/Kathmandu")) == "05:15"  # UTC+05:45
+    # The day before in the viewer's zone, though the same day in UTC.
+    evening = datetime(2026, 12, 8, 2, 0, tzinfo=UTC)
+    assert version_time(
+        evening, now=datetime(2026, 12, 8, 15, 0, tzinfo=UTC), zone=ZoneInfo("America/Los_Angeles")
+    ) == ("7 Dec 18:00")
+    # Summer time where it applies on that date, not the offset of today.
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    assert version_time(summer, now=now, zone=ZoneInfo("Europe/Berlin")) == "1 Jul 14:00"
+    assert version_time(made, now=now, zone=ZoneInfo("Europe/Berlin")) == "00:30"  # after midnight there, today
+    # A naive time from SQLite is UTC.
+    assert version_time(datetime(2026, 12, 7, 23, 30), now=now, zone=ZoneInfo("Asia/Tokyo")) == "08:30"
+    # New Year's Eve in UTC is already this year in Tokyo: a time there, only a date in UTC.
+    new_year = datetime(2025, 12, 31, 20, 0, tzinfo=UTC)
+    assert version_time(new_year, now=now) == "31 Dec 2025"
+    assert version_time(new_year, now=now, zone=ZoneInfo("Asia/Tokyo")) == "1 Jan 05:00"
+
+
+def test_browser_zone_takes_the_name_else_the_offset_and_nothing_else() -> None:
+    assert browser_zone("Asia/Kathmandu", -345) == ZoneInfo("Asia/Kathmandu")
+    # A name this server does not know: the browser's offset now (minutes behind UTC, so -60 is UTC+1).
+    assert browser_zone("Mars/Olympus_Mons", -60) == timezone(timedelta(hours=1))
+    assert browser_zone(None, 300) == timezone(timedelta(hours=-5))
+    assert browser_zone("Nowhere/Else", 0) == UTC
+    # Not a zone name: never a path or anything else read from disk.
+    assert browser_zone("../../etc/passwd") is None
+    assert browser_zone("/etc/localtime") is None
+    assert browser_zone("x" * 200) is None
+    for offset in (True, "60", 10_000, float("nan"), None):
+        assert browser_zone(None, offset) is None, offset
 
 
 async def test_versions_list_labels_each_edit_with_its_parameters() -> None:
