@@ -23,6 +23,7 @@ from nicegui import ui
 
 from components.frame import Viewer
 from pixora_ui.auth.current import CurrentUser, current_user
+from pixora_ui.auth.invitations import take_notice
 from pixora_ui.auth.redirects import login_url
 
 
@@ -32,9 +33,12 @@ def _here(request: Request) -> str:
 
 
 async def signed_in(request: Request) -> CurrentUser | RedirectResponse:
-    """The signed-in user, or a redirect to the sign-in page that leads back here."""
+    """The signed-in user, or a redirect to the sign-in page that leads back here. A one-time notice
+    left at sign-in (e.g. "You joined …'s team") is shown on this page."""
     user = await current_user(request)
     if user is not None:
+        if (notice := take_notice(request)) is not None:
+            ui.notify(notice.text, type=notice.kind, timeout=8000)
         return user
     return RedirectResponse(login_url(_here(request)), status_code=303)
 

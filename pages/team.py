@@ -1,7 +1,10 @@
 """`/team`: a shared subscription. Owners invite by e-mail; members get unlimited edits.
 
 `/team/join?token=…` is where an invitation link lands. Someone not signed in is usually new to
-Pixora, so that page offers sign-up first (and sign-in), both leading back to the invitation.
+Pixora, so that page offers sign-up first (and sign-in, and Google). It keeps the invitation's key
+in the signed session cookie: the sign-in that follows (the confirmation link after a sign-up, a
+password, Google) joins the team and lands in the studio (pixora_ui/auth/invitations.py). Signed in
+with another address than the invited one, the page says so instead of offering to accept.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from nicegui import ui
 from components import theme
 from components.frame import frame
 from pages.guard import signed_in, still_signed_in, viewer_of
+from pages.login import google_button
+from pixora_ui.auth import invitations
+from pixora_ui.auth.accounts import begin_sign_out
 from pixora_ui.auth.current import CurrentUser, current_user
 from pixora_ui.services import teams
 from pixora_ui.services.teams import TeamError, TeamView
@@ -186,38 +192,64 @@ def _confirm(question: str, action: object) -> None:
     dialog.open()
 
 
+def _gone(info: teams.InvitationInfo | None) -> None:
+    ui.label(
+        "This invitation has expired."
+        if info is not None
+        else "This invitation has already been used or does not exist."
+    ).classes(theme.HEADING).mark("invite-gone")
+    ui.label("Ask the person who invited you for a new one.").classes(theme.MUTED)
+
+
 def _newcomer(info: teams.InvitationInfo | None, token: str) -> None:
-    """The invitation for someone not signed in: create an account (or sign in), then come back here."""
-    back = quote(f"/team/join?token={token}", safe="/")
+    """The invitation for someone not signed in: create an account (or sign in), then the team."""
+    back = f"/team/join?token={token}"
     with ui.column().classes(f"{theme.SECTION} py-16 items-center"):
         with ui.column().classes(f"{theme.CARD} p-8 gap-4 w-full max-w-[480px] items-center text-center"):
             ui.icon("group_add", size="48px").classes("text-primary")
             if info is None or info.expired:
-                ui.label(
-                    "This invitation has expired."
-                    if info is not None
-                    else "This invitation has already been used or does not exist."
-                ).classes(theme.HEADING)
-                ui.label("Ask the person who invited you for a new one.").classes(theme.MUTED)
+                _gone(info)
                 return
             ui.label(f"Join {info.team_name}").classes(f"text-2xl {theme.HEADING}").mark("invite-title")
             ui.label(
                 f"{info.invited_by} invited {info.email} to share their Pixora plan: unlimited AI edits for "
                 "everybody on the team. Create your account with that address to accept."
             ).classes(theme.MUTED)
-            ui.button("Create an account", on_click=lambda: ui.navigate.to(f"/signup?next={back}")).props(
+            quoted = quote(back, safe="/")
+            ui.button("Create an account", on_click=lambda: ui.navigate.to(f"/signup?next={quoted}")).props(
                 "unelevated no-caps"
             ).classes("w-full").mark("invite-signup")
             with ui.row().classes("text-sm gap-1 justify-center"):
                 ui.label("Already have one?").classes(theme.MUTED)
-                ui.link("Sign in", f"/login?next={back}").classes("text-primary no-underline").mark("invite-login")
+                ui.link("Sign in", f"/login?next={quoted}").classes("text-primary no-underline").mark("invite-login")
+            google_button("Continue with Google", back)
+
+
+def _wrong_address(info: teams.InvitationInfo, user: CurrentUser) -> None:
+    """Signed in as somebody else: an invitation is only ever accepted by the address it was sent to."""
+    ui.label(f"This invitation is for {info.email}").classes(f"text-xl {theme.HEADING}").mark("invite-wrong-address")
+    ui.label(
+        f"You are signed in as {user.email}, so you cannot accept it. To join {info.team_name}, sign out and "
+        f"sign in (or create an account) with {info.email}, or ask {info.invited_by or 'the team owner'} "
+        f"to invite {user.email} instead."
+    ).classes(theme.MUTED)
+
+    async def sign_out() -> None:
+        ui.navigate.to(await begin_sign_out(ui.context.client.request))
+
+    with ui.row().classes("gap-2 justify-center"):
+        ui.button("Go to the studio", on_click=lambda: ui.navigate.to("/studio")).props("outline no-caps")
+        ui.button("Sign out", on_click=sign_out).props("flat no-caps").mark("invite-sign-out")
 
 
 @ui.page("/team/join")
 async def join_page(request: Request, token: str = "") -> RedirectResponse | None:
-    info = await teams.invitation_info(token=token) if token else None
+    info = await teams.invitation_info(token=token) if token and len(token) <= 200 else None
     user = await current_user(request)
     if user is None:
+        if info is not None and not info.expired:
+            # The sign-in or sign-up that follows joins this team (its key, never the token or a team id).
+            invitations.remember(request, info.key)
         with frame("Join a team"):
             _newcomer(info, token)
         return None
@@ -225,9 +257,12 @@ async def join_page(request: Request, token: str = "") -> RedirectResponse | Non
         with ui.column().classes(f"{theme.SECTION} py-16 items-center"):
             with ui.column().classes(f"{theme.CARD} p-8 gap-4 w-full max-w-[480px] items-center text-center"):
                 ui.icon("group_add", size="48px").classes("text-primary")
-                if info is None:
-                    ui.label("This invitation has already been used or does not exist.").classes(theme.HEADING)
+                if info is None or info.expired:
+                    _gone(info)
                     ui.button("Go to the studio", on_click=lambda: ui.navigate.to("/studio")).props("outline no-caps")
+                    return None
+                if info.email != user.email:
+                    _wrong_address(info, user)
                     return None
                 ui.label(f"Join {info.team_name}").classes(f"text-2xl {theme.HEADING}")
                 ui.label(

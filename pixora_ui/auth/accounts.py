@@ -30,7 +30,7 @@ from pixora_ui.billing.checkout import cancel_subscription_for_user
 from pixora_ui.billing.errors import BillingError
 from pixora_ui.services.assets import delete_all_assets
 from pixora_ui.services.plans import apply_plan
-from pixora_ui.services.teams import delete_team
+from pixora_ui.services.teams import delete_team, describe_invitation_by_key
 from pixora_ui.settings import get_settings
 
 log = logging.getLogger("pixora.auth")
@@ -123,13 +123,17 @@ def signup_key(address: str) -> lockout.Key:
     return lockout.Key(f"signup:{address or 'unknown'}", get_settings().signup_address_max)
 
 
-async def sign_up(*, email: str, password: str, name: str, address: str) -> int | None:
+async def sign_up(*, email: str, password: str, name: str, address: str, invitation: str | None = None) -> int | None:
     """Create a Free account with a password, unverified, and mail it a confirmation link.
 
     The caller shows one answer whatever happens here: when the email already has an account, no
     account is made and its owner gets a mail instead (the id returned is then None, for tests and
     the log only). Cheap checks come first; bcrypt runs for both cases (same time), and at most
     `signup_address_max` sign-ups per address are taken before each further one waits.
+
+    `invitation` is the key of the team invitation the sign-up comes from: when the address is the
+    invited one, the confirmation link carries it and joins the team once opened. Another address
+    gets an ordinary link (an invitation belongs to the address it was sent to).
     """
     address_email = validate_email(email)
     passwords.check_policy(password)
@@ -146,10 +150,19 @@ async def sign_up(*, email: str, password: str, name: str, address: str) -> int 
             user_id = None
         if user_id is None:
             owner = (await session.execute(select(User.name).where(User.email == address_email))).first()
+        invited = await describe_invitation_by_key(session, key=invitation) if invitation else None
     if user_id is None:
         _mail_existing_owner(email=address_email, name=owner[0] if owner else "")
         return None
-    verify.send_link(user_id=user_id, email=address_email, name=clean_name(name))
+    if invited is not None and (invited.expired or invited.email != address_email):
+        invited = None
+    verify.send_link(
+        user_id=user_id,
+        email=address_email,
+        name=clean_name(name),
+        invitation=invited.key if invited else None,
+        team=invited.team_name if invited else None,
+    )
     return user_id
 
 

@@ -1,9 +1,11 @@
 """Teams: one paid subscription shared with invited members.
 
 The owner is a Pro (or Team) subscriber. Members join by an e-mailed invitation (token stored
-hashed, valid 7 days, single use, bound to the invited address) and get the Team plan: unlimited
-edits for as long as the owner's subscription lasts. `sync_members` follows the owner's plan, so
-when the subscription ends the members fall back to Free with everybody else.
+hashed, valid 7 days, single use, bound to the invited address, which must be confirmed) and get
+the Team plan: unlimited edits for as long as the owner's subscription lasts. Sign-up and sign-in
+carry an invitation by its key (the stored hash; pixora_ui/auth/invitations.py). `sync_members`
+follows the owner's plan, so when the subscription ends the members fall back to Free with
+everybody else.
 """
 
 from __future__ import annotations
@@ -62,10 +64,25 @@ class TeamView:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class InvitationInfo:
+    key: str  # what the database keeps of the token (its hash): the form an invitation is carried in
     team_name: str
     email: str
     invited_by: str
     expired: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Joined:
+    team_name: str
+    owner_name: str
+
+    @property
+    def notice(self) -> str:
+        return (
+            f"You joined {self.owner_name}'s team, {self.team_name}"
+            if self.owner_name
+            else f"You joined {self.team_name}"
+        )
 
 
 def _now() -> datetime:
@@ -173,13 +190,29 @@ def invitation_link(token: str) -> str:
     return f"{get_settings().base_url}/team/join?token={token}"
 
 
+def invitation_key(token: str) -> str:
+    """The invitation's key: the hash the database keeps. Sign-up, e-mail verification and Google
+    sign-in carry this (in the signed session cookie or the signed verification link), never the
+    raw token and never a team id."""
+    return hash_token(token)
+
+
+def is_invitation_key(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(ch in "0123456789abcdef" for ch in value)
+
+
 async def describe_invitation(session: AsyncSession, *, token: str) -> InvitationInfo | None:
-    invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+    return await describe_invitation_by_key(session, key=invitation_key(token))
+
+
+async def describe_invitation_by_key(session: AsyncSession, *, key: str) -> InvitationInfo | None:
+    invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == key))
     if invitation is None or invitation.accepted_at is not None:
         return None
     team = await session.get(Team, invitation.team_id)
     inviter = await session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
     return InvitationInfo(
+        key=key,
         team_name=team.name if team else "",
         email=invitation.email,
         invited_by=(inviter.name or inviter.email) if inviter else "",
@@ -189,9 +222,14 @@ async def describe_invitation(session: AsyncSession, *, token: str) -> Invitatio
 
 async def accept(session: AsyncSession, *, user_id: int, token: str) -> str:
     """Join the team of the invitation; returns the team's name."""
-    invitation = await session.scalar(
-        select(Invitation).where(Invitation.token_hash == hash_token(token)).with_for_update()
-    )
+    return (await accept_by_key(session, user_id=user_id, key=invitation_key(token))).team_name
+
+
+async def accept_by_key(session: AsyncSession, *, user_id: int, key: str) -> Joined:
+    """Join the team of the invitation whose key is `key`. Only the invited address, once confirmed,
+    can: an invitation forwarded to someone else (or an account that only claims the address) is
+    refused with a message that says which address it belongs to."""
+    invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == key).with_for_update())
     if invitation is None or invitation.accepted_at is not None:
         raise TeamError("This invitation has already been used or does not exist")
     if as_utc(invitation.expires_at) <= _now():
@@ -199,6 +237,8 @@ async def accept(session: AsyncSession, *, user_id: int, token: str) -> str:
     user = await _user(session, user_id)
     if user.email != invitation.email:
         raise TeamError(f"This invitation is for {invitation.email}: sign in with that address")
+    if not user.email_verified:
+        raise TeamError(f"Confirm your e-mail address first: open the link we sent to {user.email}")
     if user.team_id is not None:
         raise TeamError("You are already in a team: leave it first")
     team = await session.get(Team, invitation.team_id)
@@ -209,7 +249,7 @@ async def accept(session: AsyncSession, *, user_id: int, token: str) -> str:
     user.team_id = team.id
     user.role = ROLE_MEMBER
     apply_plan(user, PLAN_TEAM if owner.plan in PAID_PLANS else PLAN_FREE, get_settings())
-    return team.name
+    return Joined(team_name=team.name, owner_name=owner.name or owner.email)
 
 
 async def revoke_invitation(session: AsyncSession, *, owner_id: int, invitation_id: int) -> None:
@@ -304,9 +344,19 @@ async def invitation_info(*, token: str) -> InvitationInfo | None:
         return await describe_invitation(session, token=token)
 
 
+async def invitation_info_by_key(*, key: str) -> InvitationInfo | None:
+    async with session_scope() as session:
+        return await describe_invitation_by_key(session, key=key)
+
+
 async def join(*, user_id: int, token: str) -> str:
     async with session_scope() as session:
         return await accept(session, user_id=user_id, token=token)
+
+
+async def join_by_key(*, user_id: int, key: str) -> Joined:
+    async with session_scope() as session:
+        return await accept_by_key(session, user_id=user_id, key=key)
 
 
 async def cancel_invitation(*, owner_id: int, invitation_id: int) -> None:

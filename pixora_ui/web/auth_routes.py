@@ -6,6 +6,9 @@ pixora_ui/auth/tickets.py), and this route creates the database session, sets th
 redirects to `next`. Sign-out works the same way in reverse through `/logout?ticket=…`; a bare
 GET /logout never signs a live session out (that would be a cross-site forgery target) but shows a
 button that POSTs, with the Origin check.
+
+Every route that signs a browser in (the hand-over, the confirmation link, Google's callback) ends
+in `invitations.after_sign_in`: a sign-in that comes from a team invitation joins the team there.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from db.session import session_scope
-from pixora_ui.auth import accounts, devices, google, tickets, verify
+from pixora_ui.auth import accounts, devices, google, invitations, tickets, verify
 from pixora_ui.auth.current import current_user_from_token
 from pixora_ui.auth.errors import GoogleSignInError
 from pixora_ui.auth.redirects import safe_next
@@ -36,7 +39,9 @@ def _redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303, headers=_NO_STORE)
 
 
-async def _signed_in_response(request: Request, *, user_id: int, next_path: str) -> Response:
+async def _signed_in_response(
+    request: Request, *, user_id: int, next_path: str, invitation: str | None = None
+) -> Response:
     token = await accounts.start_session(
         user_id=user_id,
         user_agent=request.headers.get("user-agent", ""),
@@ -45,7 +50,12 @@ async def _signed_in_response(request: Request, *, user_id: int, next_path: str)
     )
     if token is None:
         return _redirect("/login?error=expired")
-    response = _redirect(safe_next(next_path))
+    # A sign-in that comes from a team invitation joins the team (the key came from a signed link
+    # or the signed session cookie; the invited address is checked by the team service).
+    target = await invitations.after_sign_in(
+        request, user_id=user_id, next_path=safe_next(next_path), carried=invitation
+    )
+    response = _redirect(target)
     set_session_cookie(response, token)
     # This browser is now a known device of the account: strangers' failures never lock it out.
     devices.set_device_cookie(response, user_id)
@@ -61,13 +71,16 @@ async def session_handover(request: Request, ticket: str = "") -> Response:
 
 
 async def verify_email(request: Request, token: str = "") -> Response:
-    """The link from the confirmation mail: confirm the address and sign this browser in."""
-    user_id = await verify.confirm(token)
-    if user_id is None:
+    """The link from the confirmation mail: confirm the address and sign this browser in (and join
+    the team when the sign-up came from an invitation)."""
+    confirmed = await verify.confirm_link(token)
+    if confirmed is None:
         # Expired, forged, or already used: the address may well be confirmed; signing in tells.
         signed_in = await current_user_from_token(request.cookies.get(SESSION_COOKIE))
         return _redirect("/studio" if signed_in is not None else "/login?error=verify_used")
-    return await _signed_in_response(request, user_id=user_id, next_path="/studio")
+    return await _signed_in_response(
+        request, user_id=confirmed.user_id, next_path="/studio", invitation=confirmed.invitation
+    )
 
 
 def _signed_out() -> Response:

@@ -11,9 +11,11 @@ import pytest
 from nicegui.testing import User
 
 from db.session import session_scope
-from pixora_ui.auth import passwords, tickets
+from pixora_ui.auth import google, passwords, tickets
 from pixora_ui.auth.accounts import create_password_user
 from pixora_ui.auth.sessions import SESSION_COOKIE
+from pixora_ui.settings import reset_settings
+from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, FakeOIDC, fake_oidc
 
 PASSWORD = "correct horse battery"
 # should_see retries (0.1 s apart): a sign-in runs bcrypt and a navigation on a busy shared machine.
@@ -61,3 +63,16 @@ def _clear_tickets() -> Iterator[None]:
     tickets.clear()
     yield
     tickets.clear()
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOIDC]:
+    """Google sign-in switched on against the local fake OpenID provider."""
+    with fake_oidc() as fake:
+        monkeypatch.setenv("GOOGLE_CLIENT_ID", CLIENT_ID)
+        monkeypatch.setenv("GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
+        monkeypatch.setenv("GOOGLE_DISCOVERY_URL", fake.discovery_url)
+        reset_settings()
+        google.reset_client()
+        yield fake
+        google.reset_client()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -23,19 +22,7 @@ from pixora_ui.auth.errors import InvalidCredentials
 from pixora_ui.services import studio
 from pixora_ui.settings import reset_settings
 from tests.auth.conftest import RETRIES, make_user, session_cookie
-from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, FakeOIDC, fake_oidc
-
-
-@pytest.fixture
-def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOIDC]:
-    with fake_oidc() as fake:
-        monkeypatch.setenv("GOOGLE_CLIENT_ID", CLIENT_ID)
-        monkeypatch.setenv("GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
-        monkeypatch.setenv("GOOGLE_DISCOVERY_URL", fake.discovery_url)
-        reset_settings()
-        google.reset_client()
-        yield fake
-        google.reset_client()
+from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, FakeOIDC
 
 
 async def google_round_trip(user: User, provider: FakeOIDC, next_path: str = "/profile") -> httpx.Response:

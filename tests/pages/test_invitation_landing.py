@@ -43,7 +43,7 @@ async def test_a_newcomer_is_offered_sign_up_that_leads_back(user: SimUser, isol
     assert isinstance(login, ui.link) and unquote(login.props["href"]) == f"/login?next=/team/join?token={token}"
     user.find(marker="invite-signup").click()
     await user.should_see("Create your account")
-    await user.should_see("Then accept the invitation to join your team.")
+    await user.should_see("Use newcomer@example.com to join Acme Studio.")
     await user.should_see(marker="signup-submit")
 
 

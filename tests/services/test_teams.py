@@ -148,3 +148,25 @@ async def test_deleting_the_owner_sends_members_back_to_free(isolated_env: Path)
     await teams.join(user_id=member, token=_token_from_outbox(isolated_env / "outbox"))
     await delete_account(user_id=owner)
     assert await _plan(member) == (PLAN_FREE, 3, None)
+
+
+async def test_an_unconfirmed_account_with_the_invited_address_cannot_accept(isolated_env: Path) -> None:
+    """Sign-up never proves the address: someone holding a forwarded link cannot take the seat with it."""
+    owner = await _user("chief@example.com", PLAN_PRO)
+    claimant = await _user("invitee@example.com")
+    async with session_scope() as session:
+        row = await session.get(User, claimant)
+        assert row is not None
+        row.email_verified = False
+    await teams.start_team(owner_id=owner, name="Sealed")
+    await teams.send_invitation(owner_id=owner, email="invitee@example.com")
+    token = _token_from_outbox(isolated_env / "outbox")
+    with pytest.raises(teams.TeamError, match="Confirm your e-mail address first"):
+        await teams.join(user_id=claimant, token=token)
+    assert await _plan(claimant) == (PLAN_FREE, 3, None)
+    async with session_scope() as session:
+        row = await session.get(User, claimant)
+        assert row is not None
+        row.email_verified = True
+    joined = await teams.join_by_key(user_id=claimant, key=teams.invitation_key(token))
+    assert joined.team_name == "Sealed" and joined.notice == "You joined Chief's team, Sealed"
