@@ -26,7 +26,7 @@ from db.session import session_scope
 from pixora_ui import mail
 from pixora_ui.auth import lockout
 from pixora_ui.services import usage
-from pixora_ui.services.teams import is_invitation_key
+from pixora_ui.services.teams import is_invitation_key, open_invitation_for
 from pixora_ui.settings import get_settings
 
 log = logging.getLogger("pixora.auth")
@@ -154,7 +154,7 @@ async def confirm_link(token: str | None) -> Confirmed | None:
 
 async def resend(*, user_id: int) -> bool:
     """Send the link again (False when the address is already confirmed). Raises `LockedOut` when
-    asked too often."""
+    asked too often. A live team invitation to the address rides in the new link as in the first."""
     async with session_scope() as session:
         row = (
             await session.execute(select(User.email, User.name, User.email_verified).where(User.id == user_id))
@@ -162,5 +162,12 @@ async def resend(*, user_id: int) -> bool:
         if row is None or row.email_verified:
             return False
         await lockout.claim(session, [lockout.Key(f"verify-mail:{user_id}", RESEND_FREE)])
-    send_link(user_id=user_id, email=row.email, name=row.name)
+        invited = await open_invitation_for(session, email=row.email)
+    send_link(
+        user_id=user_id,
+        email=row.email,
+        name=row.name,
+        invitation=invited.key if invited else None,
+        team=invited.team_name if invited else None,
+    )
     return True

@@ -220,6 +220,18 @@ async def describe_invitation_by_key(session: AsyncSession, *, key: str) -> Invi
     )
 
 
+async def open_invitation_for(session: AsyncSession, *, email: str) -> InvitationInfo | None:
+    """The newest live invitation sent to `email`, if any: a confirmation link sent again carries it,
+    as the first one did (an invitation belongs to the address it was sent to)."""
+    key = await session.scalar(
+        select(Invitation.token_hash)
+        .where(Invitation.email == email, Invitation.accepted_at.is_(None), Invitation.expires_at > _now())
+        .order_by(Invitation.created_at.desc(), Invitation.id.desc())
+        .limit(1)
+    )
+    return await describe_invitation_by_key(session, key=key) if key else None
+
+
 async def accept(session: AsyncSession, *, user_id: int, token: str) -> str:
     """Join the team of the invitation; returns the team's name."""
     return (await accept_by_key(session, user_id=user_id, key=invitation_key(token))).team_name

@@ -110,6 +110,26 @@ async def test_sign_up_then_the_confirmation_link_joins_the_team_on_any_device(u
     await user.should_see(JOINED, retries=RETRIES)
 
 
+async def test_a_link_sent_again_still_joins_the_team(user: User, isolated_env: Path) -> None:
+    """ "Send the link again" (the studio's notice) carries the invitation as the first link did."""
+    token = await invite("newcomer@example.com", isolated_env / "outbox")
+    await sign_up_from_invitation(user, token)
+    async with session_scope() as session:
+        row = await session.scalar(select(UserRow).where(UserRow.email == "newcomer@example.com"))
+        assert row is not None
+        user_id = row.id
+    for message in sorted((isolated_env / "outbox").glob("*.eml")):
+        if b"Confirm your e-mail" in message.read_bytes():
+            message.unlink()  # only the new link is left to open
+    assert await verify.resend(user_id=user_id)
+    await mail.drain()
+    assert "you join Acme Studio" in confirmation_mail(isolated_env)
+    user.http_client.cookies.clear()  # opened on another device
+    opened = await user.http_client.get(confirmation_link(isolated_env))
+    assert opened.status_code == 303
+    assert await member("newcomer@example.com") == (PLAN_TEAM, "Acme Studio")
+
+
 async def test_the_invitation_in_a_confirmation_link_cannot_be_swapped(isolated_env: Path) -> None:
     """The key rides inside the link's HMAC: a link for one invitation cannot be pointed at another."""
     token = await invite("newcomer@example.com", isolated_env / "outbox")
