@@ -1,10 +1,12 @@
 """Batch editing in the studio: the selection's tool notice, the start (quote, choice) and the batch panel.
 
 The panel floats over the canvas: one tile per photo (its thumbnail, then the result's), overall
-progress with one ETA, cancel all, retry the failed ones and the ZIP download. Job events only fold
-into a plain `BatchView`; a timer draws at most `UPDATES_PER_S` times a second and touches only the
-tiles whose state changed, so a 50-photo batch costs a few small messages a second and the library
-is never re-listed per event. Images are URLs, never inline data.
+progress with one ETA, cancel all, retry the failed ones that running again can fix (a timeout, a
+busy service: the button says how many; a photo that would fail the same way is not offered) and
+the ZIP download. Job events only fold into a plain `BatchView`; a timer draws at most
+`UPDATES_PER_S` times a second and touches only the tiles whose state changed, so a 50-photo batch
+costs a few small messages a second and the library is never re-listed per event. Images are URLs,
+never inline data.
 """
 
 from __future__ import annotations
@@ -317,7 +319,8 @@ class BatchPanel:
         self.icon.classes(replace="text-primary" if not finished or not view.failed else "text-negative")
         self.cancel.set_visibility(not finished)
         self.close.set_visibility(finished)
-        self.retry.set_visibility(finished and view.failed > 0)
+        self.retry.set_visibility(finished and view.retryable > 0)
+        self.retry.set_text(f"Retry {view.retryable} failed")
         self.actions.set_visibility(finished and (view.succeeded > 0 or view.failed > 0))
         self.format.set_visibility(view.succeeded > 0)
         self.download.set_visibility(view.succeeded > 0)

@@ -1,5 +1,8 @@
 """The job panel: queued with position, running with a progress bar and ETA, cancel, done, failed.
 
+A failure offers "Try again" only when running the same request again can work (a timeout, a busy
+or unreachable AI service, a restart: `JobView.can_retry`); otherwise it says what to do instead.
+
 It updates elements in place (no rebuilding) so a stream of progress updates costs a few bytes each.
 """
 
@@ -17,6 +20,8 @@ from components.testids import tagged
 from pixora_ui.services.job_views import JobView
 
 TICK_S = 1.0  # the time left is re-read this often between progress reports
+# Under a failure that would happen again as it is: the error says why, this says what to do.
+CHANGE_HINT = "The same edit would fail the same way: change the settings or the photo first."
 
 
 class JobPanel:
@@ -29,6 +34,7 @@ class JobPanel:
                 with ui.column().classes("gap-0 grow min-w-0"):
                     self.title = tagged(ui.label().classes("text-sm font-semibold"), "job-title")
                     self.detail = tagged(ui.label().classes(f"text-xs {theme.MUTED}"), "job-detail")
+                    self.hint = tagged(ui.label(CHANGE_HINT).classes(f"text-xs {theme.MUTED}"), "job-hint")
                 self.spinner = ui.spinner(size="18px").classes("text-primary")
                 self.cancel = tagged(
                     ui.button("Cancel", on_click=on_cancel).props("flat dense no-caps color=negative"), "job-cancel"
@@ -56,7 +62,8 @@ class JobPanel:
         self._ticker.active = job.status == "running"
         self.spinner.set_visibility(busy)
         self.cancel.set_visibility(busy and bool(job.id))
-        self.retry.set_visibility(job.status == "failed")
+        self.retry.set_visibility(job.can_retry)
+        self.hint.set_visibility(job.status == "failed" and not job.can_retry)
         self.close.set_visibility(not busy)
         self.bar.set_visibility(busy)
         if job.status == "submitting":

@@ -229,6 +229,10 @@ class Job(Base):
     lease_until: Mapped[datetime | None] = mapped_column()
     # The batch this job belongs to (the same tool run on many photos); NULL for a single edit.
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="SET NULL"), index=True)
+    # A failed job: whether the same request can work if run again (a timeout, a provider outage, a
+    # worker that stopped) or would fail the same way (the photo or the settings). NULL for any other
+    # state, and for failures recorded before it was known.
+    retryable: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class Batch(Base):

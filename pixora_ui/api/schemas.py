@@ -71,6 +71,11 @@ class Job(BaseModel):
     progress: float = Field(description="0 to 1")
     message: str
     error: str | None
+    retryable: bool | None = Field(
+        description="A failed job: true when the same request can work if sent again (a timeout, a busy or "
+        "unreachable AI service, a server restart), false when it would fail the same way (the photo or the "
+        "parameters: the error says why); null for a job that did not fail"
+    )
     eta_seconds: float | None
     queue_position: int | None
     photo_id: str | None = Field(description="The photo that was edited")
@@ -164,6 +169,7 @@ def job(view: JobView) -> Job:
         progress=round(view.progress, 3),
         message=view.message,
         error=view.error,
+        retryable=view.retryable if view.status == "failed" else None,
         eta_seconds=view.eta_seconds,
         queue_position=view.queue_position,
         photo_id=view.input_asset_id,

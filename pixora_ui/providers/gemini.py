@@ -4,7 +4,9 @@ The photo (and, for magic erase, the mask as a second image) goes with one instr
 `models.generate_content`; the edited image comes back in an `inline_data` part or, with some
 model versions, as base64 inside a text part. Blocked prompts, safety finishes and answers
 without an image become a clear ToolError (the runner refunds the credit); 429 and 5xx answers
-are retried with backoff first, because the SDK itself does not retry by default.
+are retried with backoff first, because the SDK itself does not retry by default. Timeouts, an
+unreachable service and 429/5xx answers that outlast the retries are retryable (TransientToolError,
+or ToolError(retryable=True)); refusals and bad requests are not.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from pixora_ui.engine.ops.inpaint import mask_from_array
-from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult
+from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult, TransientToolError
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.create_plans import plan_parts
 from pixora_ui.providers.imaging import (
@@ -191,22 +193,23 @@ class GeminiProvider(Provider):
                 log.warning("gemini answered %s %s (attempt %d/%d)", code, exc.status, attempt + 1, attempts)
                 if not retryable or last:
                     message = _api_error_message(code, str(exc.message or ""), self._settings.gemini_image_model)
-                    raise ToolError(message) from exc
+                    # Busy (429) or broken (5xx) for longer than our retries: the same request can work later.
+                    raise ToolError(message, retryable=retryable) from exc
             except TimeoutError as exc:
-                raise ToolError(
+                raise TransientToolError(
                     f"Gemini did not answer within {self._settings.gemini_timeout_s:g} seconds. Try again later."
                 ) from exc
             except (OSError, ConnectionError) as exc:
                 log.warning("gemini unreachable: %s (attempt %d/%d)", exc, attempt + 1, attempts)
                 if last:
-                    raise ToolError("Gemini could not be reached. Try again later.") from exc
+                    raise TransientToolError("Gemini could not be reached. Try again later.") from exc
             except Exception as exc:
                 # Transport errors of the SDK's HTTP client (httpx, httpx2 or aiohttp) share no base class.
                 if type(exc).__module__.split(".")[0] not in {"httpx", "httpx2", "aiohttp"}:
                     raise
                 log.warning("gemini transport error: %s (attempt %d/%d)", exc, attempt + 1, attempts)
                 if last:
-                    raise ToolError("Gemini could not be reached. Try again later.") from exc
+                    raise TransientToolError("Gemini could not be reached. Try again later.") from exc
             delay = self.retry_delays_s[attempt]
             request.progress(0.1, f"Gemini is busy, retrying in {delay:g} s")
             await asyncio.sleep(delay)

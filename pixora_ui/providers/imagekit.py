@@ -5,7 +5,8 @@ transformation chain is built with the SDK helper, and that same URL is re-reque
 while ImageKit answers its intermediate "being prepared" page (`is-intermediate-response: true`).
 An `ik-error` header is a real failure; the whole run stops at `IMAGEKIT_TIMEOUT_S`. Either way the
 temporary upload is deleted afterwards. Each chain step holds at most one AI operation, as
-ImageKit requires.
+ImageKit requires. A timeout or an upload that failed on the way (unreachable, 429, 5xx) is
+retryable; a refusal of the photo or of the request is not.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from pixora_ui.engine.tools.crop import crop_size
-from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult
+from pixora_ui.engine.tools.registry import ImageArray, ToolCancelled, ToolError, ToolResult, TransientToolError
 from pixora_ui.engine.tools.style import restyle_instruction
 from pixora_ui.providers.base import Provider, ProviderRequest
 from pixora_ui.providers.imagekit_create import generate, ik_prompt
@@ -295,7 +296,7 @@ class ImageKitProvider(Provider):
                 )
                 data = await self._wait_for_result(url, request, deadline)
         except TimeoutError as exc:
-            raise ToolError(
+            raise TransientToolError(
                 f"ImageKit did not finish within {self._settings.imagekit_timeout_s:g} seconds. "
                 "Try again in a few minutes."
             ) from exc
@@ -326,7 +327,7 @@ class ImageKitProvider(Provider):
                 what="photo",
             )
         except StorageError as exc:  # the job fails as a tool error, with the same reason
-            raise ToolError(exc.message) from exc
+            raise ToolError(exc.message, retryable=_passing(exc.__cause__)) from exc
 
     async def _delete(self, file_id: str) -> None:
         import imagekitio  # noqa: PLC0415 - ImageKit SDK, loaded only when ImageKit is configured
@@ -371,6 +372,16 @@ class ImageKitProvider(Provider):
                 request.progress(min(0.9, 0.2 + waited / 60), f"ImageKit is preparing the result ({waited:.0f} s)")
                 await asyncio.sleep(min(delay, max(0.0, deadline - time.monotonic())))
                 delay = min(delay * 2, self.poll_max_s)
+
+
+def _passing(cause: BaseException | None) -> bool:
+    """Whether an SDK error is a passing one: unreachable, timed out, over the rate limit (429) or 5xx."""
+    import imagekitio  # noqa: PLC0415 - ImageKit SDK, loaded only when ImageKit is configured
+
+    if isinstance(cause, imagekitio.APIConnectionError):
+        return True
+    status = getattr(cause, "status_code", 0) if isinstance(cause, imagekitio.APIStatusError) else 0
+    return status == 429 or status >= 500
 
 
 def create(settings: Settings) -> ImageKitProvider | None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pixora_ui.engine.tools.create import aspect_size
 from pixora_ui.engine.tools.create_options import ASPECTS
-from pixora_ui.engine.tools.registry import ToolError, ToolResult
+from pixora_ui.engine.tools.registry import ToolError, ToolResult, TransientToolError
 from pixora_ui.providers.base import ProviderRequest
 from pixora_ui.providers.imaging import decode_image, prompt_of
 from pixora_ui.storage.imagekit import sync_client, user_folder
@@ -61,7 +61,7 @@ async def generate(provider: ImageKitProvider, request: ProviderRequest) -> Tool
         async with asyncio.timeout(settings.imagekit_timeout_s):
             data = await provider.wait_for_result(url, request, deadline)
     except TimeoutError as exc:
-        raise ToolError(
+        raise TransientToolError(
             f"ImageKit did not finish within {settings.imagekit_timeout_s:g} seconds. Try again in a few minutes."
         ) from exc
     image = await asyncio.to_thread(decode_image, data)

@@ -107,6 +107,12 @@ class BatchView:
         return self.count(JOB_FAILED)
 
     @property
+    def retryable(self) -> int:
+        """Failed photos that running again can fix (a timeout, a busy service, a restart): what
+        "Retry failed" runs. The others would fail the same way; their errors say why."""
+        return sum(item.job.can_retry for item in self.items)
+
+    @property
     def cancelled(self) -> int:
         return self.count(JOB_CANCELLED)
 

@@ -27,8 +27,10 @@ an error raised inside that block rolls everything back, which is what makes a r
         credit back.
     quote_retry(session, *, user_id, batch_id) -> Quote              what retry_failed would take
     retry_failed(session, *, user_id, batch_id) -> BatchView
-        A new job for each photo whose newest job failed (same tool and parameters); CreditsShort as
-        in submit. The failed jobs stay in the history with their reason (and their refund).
+        A new job for each photo whose newest job failed in a way running again can fix
+        (`JobView.can_retry`: a timeout, a provider outage, a worker that stopped), same tool and
+        parameters; a photo that would fail the same way is left as it is. CreditsShort as in
+        submit. The failed jobs stay in the history with their reason (and their refund).
     subscribe(user_id, batch_id, callback) -> unsubscribe
         callback(JobView) for every change of one of the batch's jobs; fold it into the panel's view
         with `BatchView.with_job(view)`.
@@ -54,7 +56,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import (
     CREDIT_KEPT,
     CREDIT_RESERVED,
-    JOB_FAILED,
     JOB_QUEUED,
     JOB_RUNNING,
     Asset,
@@ -388,18 +389,19 @@ async def cancel_all(session: AsyncSession, *, user_id: int, batch_id: str) -> B
 
 
 def _failed(view: BatchView) -> list[BatchItem]:
-    return [item for item in view.items if item.status == JOB_FAILED]
+    """The photos whose newest job failed in a way that running it again can fix."""
+    return [item for item in view.items if item.job.can_retry]
 
 
 async def quote_retry(session: AsyncSession, *, user_id: int, batch_id: str) -> Quote:
-    """What retrying the batch's failed photos would take."""
+    """What retrying the batch's retryable failed photos would take."""
     view = await get_batch(session, user_id=user_id, batch_id=batch_id)
     spec = registry().get(view.tool)
     return await _quote(session, user_id=user_id, photos=len(_failed(view)), charges=spec.charges(view.params))
 
 
 async def retry_failed(session: AsyncSession, *, user_id: int, batch_id: str) -> BatchView:
-    """Run again each photo whose newest job failed, all or nothing (CreditsShort)."""
+    """Run again each photo whose newest job failed retryably, all or nothing (CreditsShort)."""
     batch = await _owned(session, user_id=user_id, batch_id=batch_id)
     view = await _view(session, batch)
     failed = _failed(view)

@@ -11,6 +11,9 @@ Celery worker (`QUEUE_URL`), or inside the web process when ENGINE_WORKERS=0 (te
 - One deadline (JOB_TIMEOUT_S) covers reading the input, the tool, encoding and saving.
 - The result becomes a new asset whose parent is the input, stored in the same transaction that
   marks the job succeeded (credit kept). Failure, cancel or timeout: failed/cancelled, refunded.
+- A failure records whether the same request can work if run again (`jobs.retryable`): yes for the
+  deadline, a stop, an unexpected error and a ToolError raised as retryable (a provider outage);
+  no for a ToolError about the photo or the settings, a photo gone, a result no format can hold.
 
 One module on purpose: claim, heartbeat, run, store and finish are the steps of one job's lease;
 splitting them would scatter the lease logic.
@@ -152,11 +155,13 @@ class JobExecutor:
         try:
             await self._execute(running)
         except asyncio.CancelledError:
-            await asyncio.shield(self.finish(running.job_id, JOB_FAILED, STOPPED_MESSAGE))
+            await asyncio.shield(self.finish(running.job_id, JOB_FAILED, STOPPED_MESSAGE, retryable=True))
             raise
         except Exception:
             log.exception("job %s crashed its executor", running.job_id)
-            await self.finish(running.job_id, JOB_FAILED, UNEXPECTED_MESSAGE.format(tool=running.view.tool_label))
+            await self.finish(
+                running.job_id, JOB_FAILED, UNEXPECTED_MESSAGE.format(tool=running.view.tool_label), retryable=True
+            )
         finally:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -168,14 +173,22 @@ class JobExecutor:
         status: str,
         error: str | None,
         *,
+        retryable: bool = False,
         message: str | None = None,
         from_states: tuple[str, ...] = (JOB_QUEUED, JOB_RUNNING),
     ) -> JobView | None:
+        """End the job (see `jobs.finish`); `retryable`: a failure that running the same request again can fix."""
         text = message or ("Cancelled" if status == JOB_CANCELLED else "Failed")
         try:
             async with session_scope() as session:
                 view = await jobs.finish(
-                    session, job_id=job_id, status=status, error=error, message=text, from_states=from_states
+                    session,
+                    job_id=job_id,
+                    status=status,
+                    error=error,
+                    message=text,
+                    from_states=from_states,
+                    retryable=retryable,
                 )
         except Exception:
             log.exception("could not record the end of job %s", job_id)
@@ -271,7 +284,7 @@ class JobExecutor:
                 await asyncio.shield(save)
         except TimeoutError:
             running.cancel.set()  # the engine thread stops at the tool's next check
-            await self.finish(job.id, JOB_FAILED, timeout_message(self.timeout_s))
+            await self.finish(job.id, JOB_FAILED, timeout_message(self.timeout_s), retryable=True)
 
     async def _inputs(self, job: Job) -> tuple[assets.AssetView | None, bytes, ImageArray, dict[str, Any]]:
         if job.input_asset_id is None and not jobs.registry().get(job.tool).takes_photo:
@@ -306,8 +319,8 @@ class JobExecutor:
         """Inputs, tool and encoding; None when the job already ended (failed or cancelled)."""
         try:
             source, source_bytes, pixels, params = await self._inputs(job)
-        except (assets.AssetNotFound, ToolError) as exc:
-            await self.finish(job.id, JOB_FAILED, str(exc))
+        except (assets.AssetNotFound, ToolError) as exc:  # the photo is gone or cannot be read
+            await self.finish(job.id, JOB_FAILED, str(exc), retryable=getattr(exc, "retryable", False))
             return None
         request = ProviderRequest(
             tool=job.tool,
@@ -325,15 +338,17 @@ class JobExecutor:
         except ToolCancelled:
             await self.finish(job.id, JOB_CANCELLED, None)
             return None
-        except ToolError as exc:
-            log.info("job %s (%s) failed: %s", job.id, job.tool, exc)
-            await self.finish(job.id, JOB_FAILED, str(exc))
+        except ToolError as exc:  # retryable where it was raised: a provider outage yes, a bad photo no
+            log.info("job %s (%s) failed (retryable: %s): %s", job.id, job.tool, exc.retryable, exc)
+            await self.finish(job.id, JOB_FAILED, str(exc), retryable=exc.retryable)
             return None
         except TimeoutError:
             raise
         except Exception:
             log.exception("job %s (%s) failed unexpectedly", job.id, job.tool)
-            await self.finish(job.id, JOB_FAILED, UNEXPECTED_MESSAGE.format(tool=running.view.tool_label))
+            await self.finish(
+                job.id, JOB_FAILED, UNEXPECTED_MESSAGE.format(tool=running.view.tool_label), retryable=True
+            )
             return None
         if running.cancel.is_set():
             await self.finish(job.id, JOB_CANCELLED, None)
@@ -348,7 +363,9 @@ class JobExecutor:
             raise
         except Exception:
             log.exception("job %s (%s): the result could not be saved", job.id, job.tool)
-            await self.finish(job.id, JOB_FAILED, UNEXPECTED_MESSAGE.format(tool=running.view.tool_label))
+            await self.finish(
+                job.id, JOB_FAILED, UNEXPECTED_MESSAGE.format(tool=running.view.tool_label), retryable=True
+            )
             return None
         return source, result, encoded
 

@@ -69,6 +69,10 @@ class JobView:
     batch_id: str | None = None  # the batch this job belongs to (services.batches), if any
     # On success: the new version's plain fields (`result_fields`), so a page adds it without a query.
     result: dict[str, Any] | None = None
+    # A failure: True when the same request can work if run again (a timeout, a provider outage, a
+    # worker that stopped), False when it would fail the same way (the photo or the settings); None
+    # for any other state and for failures recorded before this was known.
+    retryable: bool | None = None
 
     @classmethod
     def pending(cls, tool_label: str) -> JobView:
@@ -76,12 +80,13 @@ class JobView:
         return cls._without_row(tool_label, "submitting", None)
 
     @classmethod
-    def refused(cls, tool_label: str, error: str) -> JobView:
-        """A request turned down before any job was queued (not a photo, no provider, ...)."""
-        return cls._without_row(tool_label, JOB_FAILED, error)
+    def refused(cls, tool_label: str, error: str, *, retryable: bool = False) -> JobView:
+        """A request turned down before any job was queued (not a photo, no provider, ...): the same
+        request would be turned down again unless the caller knows otherwise."""
+        return cls._without_row(tool_label, JOB_FAILED, error, retryable=retryable)
 
     @classmethod
-    def _without_row(cls, tool_label: str, status: str, error: str | None) -> JobView:
+    def _without_row(cls, tool_label: str, status: str, error: str | None, *, retryable: bool | None = None) -> JobView:
         return cls(
             id="",
             user_id=0,
@@ -98,11 +103,18 @@ class JobView:
             credit_state=CREDIT_NONE,
             provider="",
             created_at=datetime.now(UTC),
+            retryable=retryable,
         )
 
     @property
     def done(self) -> bool:
         return self.status in JOB_FINAL_STATES
+
+    @property
+    def can_retry(self) -> bool:
+        """A failure that running the same request again may fix ("Try again", a batch's retry).
+        A failure recorded before this was known (None) keeps the old answer: yes."""
+        return self.status == JOB_FAILED and self.retryable is not False
 
     @property
     def credit_refunded(self) -> bool:
@@ -188,6 +200,7 @@ def to_view(
         finished_at=as_utc(job.finished_at),
         params=dict(job.params or {}),
         batch_id=job.batch_id,
+        retryable=job.retryable if job.status == JOB_FAILED else None,
     )
 
 

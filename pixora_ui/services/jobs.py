@@ -26,7 +26,9 @@ API (all take the caller's AsyncSession first; none commits - use `async with se
         callback(JobView) is called on the event loop for every change (may be async). Re-exported
         from services.job_events.
     wait_for(job_id, *, user_id, timeout) -> JobView          until the job is final or the timeout
-    finish(session, *, job_id, status, ...) -> JobView | None  final state once; credit kept or refunded
+    finish(session, *, job_id, status, ..., retryable=False) -> JobView | None
+        Final state once; credit kept or refunded. A failure records whether running the same
+        request again can work (`JobView.retryable`): the studio offers "Try again" only then.
     recover_expired_leases(session, *, lease_s) -> list[JobView]   fail + refund jobs whose worker is gone
 
 JobView is plain data (never an ORM object): safe to keep in a page and to push to it.
@@ -303,9 +305,14 @@ async def finish(
     from_states: tuple[str, ...] = (JOB_QUEUED, JOB_RUNNING),
     lease_expired_by: datetime | None = None,
     held_by: str | None = None,
+    retryable: bool = False,
 ) -> JobView | None:
     """Move a job to a final state exactly once, and settle its credit: kept on success, refunded
     otherwise. Returns None when the job was already final (someone else finished it).
+
+    `retryable` (failures only): whether the same request can work if run again (a timeout, a
+    provider outage, a worker that stopped) rather than fail the same way (the photo or the
+    settings); stored as `jobs.retryable`, NULL for any other final state.
 
     `lease_expired_by`: only when the job's lease ended before this time (recovery), so a worker
     whose heartbeat renewed the lease meanwhile keeps its job. `held_by`: only while that worker
@@ -324,6 +331,7 @@ async def finish(
             error=error,
             message=message,
             result_asset_id=result_asset_id,
+            retryable=retryable if status == JOB_FAILED else None,
             finished_at=utcnow(),
             progress=1.0 if succeeded else Job.progress,
             lease_until=None,
@@ -375,7 +383,8 @@ async def expired_leases(session: AsyncSession, *, now: datetime, lease_s: float
 async def recover_expired_leases(session: AsyncSession, *, lease_s: float) -> list[JobView]:
     """Fail (credit refunded) every running job whose lease expired; never one with a live lease.
 
-    A job whose worker died is not re-run: it may be what killed the worker.
+    A job whose worker died is not re-run here (it may be what killed the worker); it is marked
+    retryable, so the person may run it again.
     """
     now = utcnow()
     recovered: list[JobView] = []
@@ -388,6 +397,7 @@ async def recover_expired_leases(session: AsyncSession, *, lease_s: float) -> li
             message="Failed",
             from_states=(JOB_RUNNING,),
             lease_expired_by=now,
+            retryable=True,  # the worker went away (a crash, a restart), not the request
         )
         if view is not None:
             recovered.append(view)

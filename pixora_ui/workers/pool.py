@@ -7,11 +7,13 @@
 - Dispatch: queued jobs, oldest first, go to a free worker of their lane; the worker claims the
   row itself (a conditional UPDATE), so a job another instance took is simply skipped.
 - A worker that dies (segfault, OOM kill, kill -9) is noticed at once by its process sentinel:
-  the job it held ends failed with a clear message and its credit refunded - never retried, it
-  may be what killed the worker - and a new worker starts. The web process stays up.
+  the job it held ends failed with a clear message and its credit refunded - never retried here,
+  it may be what killed the worker, but marked retryable so the person may - and a new worker
+  starts. The web process stays up.
 - Memory cap: a watchdog reads each worker's resident memory every 0.1 s and kills a worker
-  above WORKER_MEMORY_MB (its job fails with a message saying so). RLIMIT_AS is not used: the
-  model runtimes reserve far more address space than they ever touch.
+  above WORKER_MEMORY_MB (its job fails with a message saying so, not retryable: the same photo
+  would need the same memory). RLIMIT_AS is not used: the model runtimes reserve far more address
+  space than they ever touch.
 - Cancel: the worker is told at once and stops at the tool's next check; a worker that still
   holds the job 1.4 s later is killed and replaced (the job ends cancelled at that moment), so a
   cancel never takes more than 2 s.
@@ -162,7 +164,7 @@ class WorkerPool:
                 await asyncio.to_thread(worker.process.wait)
             self._forget(worker)
             for job_id in list(worker.jobs):
-                await self._end(worker, job_id, JOB_FAILED, STOPPED_MESSAGE)
+                await self._end(worker, job_id, JOB_FAILED, STOPPED_MESSAGE, retryable=True)
         self.workers.clear()
 
     # status (health) ------------------------------------------------------------------------------------
@@ -372,10 +374,10 @@ class WorkerPool:
             reason = worker.kill_reason.get(job_id)
             if reason == "cancel":
                 await self._end(worker, job_id, JOB_CANCELLED, None)
-            elif reason == "memory":
+            elif reason == "memory":  # the same photo and settings would need the same memory again
                 await self._end(worker, job_id, JOB_FAILED, MEMORY_MESSAGE.format(limit=self.memory_mb))
             else:
-                await self._end(worker, job_id, JOB_FAILED, CRASH_MESSAGE.format(cause=_cause(code)))
+                await self._end(worker, job_id, JOB_FAILED, CRASH_MESSAGE.format(cause=_cause(code)), retryable=True)
         if self._stopping:
             return
         young = time.monotonic() - worker.started < 10 and not worker.ready
@@ -394,7 +396,9 @@ class WorkerPool:
         if not self._stopping:
             self._spawn(lane, capacity)
 
-    async def _end(self, worker: WorkerState, job_id: str, status: str, error: str | None) -> None:
+    async def _end(
+        self, worker: WorkerState, job_id: str, status: str, error: str | None, *, retryable: bool = False
+    ) -> None:
         """End a job this worker held (and only while it holds it: the row names the worker)."""
         worker.jobs.pop(job_id, None)
         try:
@@ -407,6 +411,7 @@ class WorkerPool:
                     message="Cancelled" if status == JOB_CANCELLED else "Failed",
                     from_states=(JOB_RUNNING,),
                     held_by=worker.worker_id,
+                    retryable=retryable,
                 )
         except Exception:
             log.exception("could not record the end of job %s", job_id)

@@ -200,7 +200,7 @@ class Runner:
             if pending:
                 await asyncio.wait(pending, timeout=STOP_WAIT_S)
         for job_id in list(self._active):
-            await self.executor.finish(job_id, JOB_FAILED, STOPPED_MESSAGE)
+            await self.executor.finish(job_id, JOB_FAILED, STOPPED_MESSAGE, retryable=True)
         self._active.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asset_files.wait_for_file_removals(), STOP_WAIT_S)

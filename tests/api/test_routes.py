@@ -211,6 +211,7 @@ async def test_edits_idempotency_wait_and_errors(http: httpx.AsyncClient, any_db
     assert waited.status_code == 200, waited.text
     job = waited.json()
     assert job["status"] == "succeeded" and job["done"] and job["credits_charged"] == 1
+    assert job["retryable"] is None  # only a failure says whether sending it again can work
     result = await http.get(job["result_url"], headers=h)
     assert result.status_code == 200 and result.content[:2] == b"\xff\xd8"
     assert await usage_count(owner) == 3
@@ -307,8 +308,11 @@ async def test_server_sent_events(http: httpx.AsyncClient) -> None:
     failing = await http.post(f"{V1}/edits", headers=h, json={"photo_id": photo, "tool": "t-fail"})
     events = await read_events(http, h, failing.json()["id"])
     assert events[-1][0] == "failed" and "failed on purpose" in events[-1][1]["error"]
+    assert events[-1][1]["retryable"] is False  # the tool's own error: sending it again fails the same way
     # A finished job: one event and the stream ends.
     assert [name for name, _ in await read_events(http, h, failing.json()["id"])] == ["failed"]
+    outage = await http.post(f"{V1}/edits?wait=30", headers=h, json={"photo_id": photo, "tool": "t-outage"})
+    assert outage.json()["status"] == "failed" and outage.json()["retryable"] is True
 
 
 async def test_tools_and_usage(http: httpx.AsyncClient) -> None:

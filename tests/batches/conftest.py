@@ -1,5 +1,6 @@
 """Fixtures for the batch tests: the jobs tests' tools plus `t-flaky`, a tool that fails on small
-photos until a test lets it through, so one batch can hold successes and failures to retry."""
+photos until a test lets it through (a passing failure: retryable) and always on tiny ones (not
+retryable), so one batch can hold successes, failures to retry and failures that retrying cannot fix."""
 
 from __future__ import annotations
 
@@ -10,14 +11,22 @@ from typing import Any
 import pytest
 
 from db.session import session_scope
-from pixora_ui.engine.tools.registry import ImageArray, Tool, ToolError, ToolRegistry, ToolResult
+from pixora_ui.engine.tools.registry import (
+    ImageArray,
+    Tool,
+    ToolError,
+    ToolRegistry,
+    ToolResult,
+    TransientToolError,
+)
 from pixora_ui.services import batches, jobs
 from pixora_ui.services.batches import BatchView
 from pixora_ui.workers import runner
 from tests.api.conftest import build_api_registry
 from tests.services.conftest import installed_registry
 
-SMALL_SIDE = 300  # photos narrower than this fail while the flaky tool is strict
+SMALL_SIDE = 300  # photos narrower than this fail while the flaky tool is strict (retryable)
+TINY_SIDE = 100  # photos narrower than this always fail: too small for the tool (not retryable)
 
 
 class Flaky:
@@ -30,8 +39,10 @@ class Flaky:
 
 def _flaky_tool(flaky: Flaky) -> Tool:
     def run(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
-        if flaky.strict.is_set() and image.shape[1] < SMALL_SIDE:
+        if image.shape[1] < TINY_SIDE:
             raise ToolError("This photo is too small for the test tool.")
+        if flaky.strict.is_set() and image.shape[1] < SMALL_SIDE:
+            raise TransientToolError("The test service is busy. Try again in a minute.")
         progress(0.5, "Working…")
         out = image.copy()
         out[:, :, :3] = 255 - out[:, :, :3]

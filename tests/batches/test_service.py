@@ -130,31 +130,38 @@ async def test_cancel_all_refunds_every_credit(any_db: str) -> None:
 
 
 @pytest.mark.usefixtures("batch_runner")
-async def test_retry_failed_runs_only_the_failed_photos_again(any_db: str, flaky: Flaky) -> None:
-    user_id = await make_user(limit=3)
+async def test_retry_failed_runs_only_the_retryable_failures_again(any_db: str, flaky: Flaky) -> None:
+    user_id = await make_user(limit=4)
     big = await upload_photo(user_id, name="big.jpg")
     small_pixels = np.ascontiguousarray(skdata.astronaut()[:200, :200])
     small = await upload_photo(user_id, jpeg_bytes(small_pixels), name="small.jpg")
-    batch = await finished(user_id, await submit(user_id, [big, small], tool="t-flaky"))
-    assert (batch.succeeded, batch.failed, batch.status) == (1, 1, "finished")
-    failure = batch.items[1].job
-    assert failure.error is not None and "too small" in failure.error and "refunded" in failure.error
+    tiny_pixels = np.ascontiguousarray(skdata.astronaut()[:64, :64])
+    tiny = await upload_photo(user_id, jpeg_bytes(tiny_pixels), name="tiny.jpg")
+    batch = await finished(user_id, await submit(user_id, [big, small, tiny], tool="t-flaky"))
+    assert (batch.succeeded, batch.failed, batch.retryable, batch.status) == (1, 2, 1, "finished")
+    passing, lasting = batch.items[1].job, batch.items[2].job
+    assert passing.error is not None and "busy" in passing.error and "refunded" in passing.error
+    assert passing.retryable is True and lasting.retryable is False
+    assert lasting.error is not None and "too small" in lasting.error and "refunded" in lasting.error
     assert await usage_count(user_id) == 1
 
     async with session_scope() as session:
         price = await batches.quote_retry(session, user_id=user_id, batch_id=batch.id)
-    assert (price.photos, price.credits_needed, price.credits_left) == (1, 1, 2)
+    assert (price.photos, price.credits_needed, price.credits_left) == (1, 1, 3)  # the tiny photo is not counted
     flaky.strict.clear()
     async with session_scope() as session:
         retried = await batches.retry_failed(session, user_id=user_id, batch_id=batch.id)
     assert retried.items[0].job.id == batch.items[0].job.id  # the success is not run again
-    assert retried.items[1].attempts == 2 and retried.items[1].job.id != failure.id
+    assert retried.items[1].attempts == 2 and retried.items[1].job.id != passing.id
+    assert retried.items[2].attempts == 1 and retried.items[2].job.id == lasting.id  # it would fail the same way
     done = await finished(user_id, retried)
-    assert (done.succeeded, done.failed, done.total) == (2, 0, 2)
+    assert (done.succeeded, done.failed, done.retryable, done.total) == (2, 1, 0, 3)
     assert await usage_count(user_id) == 2 and done.credits_charged == 2
     async with session_scope() as session:
         again = await batches.retry_failed(session, user_id=user_id, batch_id=batch.id)
+        nothing = await batches.quote_retry(session, user_id=user_id, batch_id=batch.id)
     assert [i.job.id for i in again.items] == [i.job.id for i in done.items]  # nothing left to retry
+    assert nothing.photos == 0
 
 
 @pytest.mark.usefixtures("batch_runner")

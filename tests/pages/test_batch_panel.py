@@ -1,6 +1,7 @@
 """The batch panel with NiceGUI's simulated user: failures say why and give the edit back, retry
-runs the failed photos, the eraser is refused for a selection, and a stream of job events is
-drawn at most 4 times a second without re-listing the library."""
+runs the failed photos that trying again can fix (and says how many), the eraser is refused for a
+selection, and a stream of job events is drawn at most 4 times a second without re-listing the
+library."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from nicegui.testing import User
 
 from components.batch_panel import UPDATES_PER_S, BatchPanel
 from components.library_panel import LibraryPanel
-from pixora_ui.engine.tools.registry import Tool, ToolError, ToolRegistry, ToolResult
+from pixora_ui.engine.tools.registry import Tool, ToolError, ToolRegistry, ToolResult, TransientToolError
 from pixora_ui.services import batch_studio, job_events
 from tests.pages.conftest import make_user, sample_png, sign_in
 from tests.pages.test_studio_page import _open
@@ -54,6 +55,12 @@ def _summary(user: User) -> str:
     return str(label.text)
 
 
+def _retry_text(user: User) -> str:
+    button = user.find(marker="batch-retry").elements.pop()
+    assert isinstance(button, ui.button)
+    return str(button.text)
+
+
 async def test_a_failed_photo_says_why_gives_its_edit_back_and_runs_again(
     user: User, studio_registry: ToolRegistry
 ) -> None:
@@ -62,7 +69,7 @@ async def test_a_failed_photo_says_why_gives_its_edit_back_and_runs_again(
 
     def picky(image: Any, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
         if strict.is_set() and image.shape[1] < 200:
-            raise ToolError("This photo is too small for the test tool.")
+            raise TransientToolError("The test service is busy. Try again in a minute.")
         return ToolResult(image=255 - image)
 
     studio_registry.add(Tool(name="picky", label="Picky", group="cutout", description="test", run=picky))
@@ -71,18 +78,52 @@ async def test_a_failed_photo_says_why_gives_its_edit_back_and_runs_again(
     await user.should_see("Tools apply to 2 photos")
     await _start(user, "picky")
     await user.should_see("1 photo edited · 1 failed. 1 AI edit given back.", retries=100)
-    await user.should_see("camera.png: This photo is too small for the test tool.")
+    await user.should_see("camera.png: The test service is busy. Try again in a minute.")
     camera = user.find(marker="batch-item-1").elements.pop()
     assert camera.props["data-status"] == "failed"
-    assert camera.props["title"] == "camera.png: This photo is too small for the test tool. Your credit was refunded."
+    assert (
+        camera.props["title"]
+        == "camera.png: The test service is busy. Try again in a minute. Your credit was refunded."
+    )
     await user.should_see("2 of 3 free edits left", retries=20)
     await user.should_see(marker="batch-retry")
+    assert _retry_text(user) == "Retry 1 failed"
     strict.clear()
     user.find(marker="batch-retry").click()
     await user.should_see("2 photos edited", retries=100)
     assert _summary(user) == "2 photos edited"  # the refunded attempt was replaced by the retry
     await user.should_see("1 of 3 free edits left", retries=20)
     await user.should_not_see(marker="batch-retry")
+
+
+async def test_retry_failed_leaves_out_photos_that_would_fail_the_same_way(
+    user: User, studio_registry: ToolRegistry
+) -> None:
+    busy = threading.Event()
+    busy.set()
+
+    def strict(image: Any, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
+        if image.shape[1] < 200:  # camera.png, every time
+            raise ToolError("This photo is too small for the test tool.")
+        if busy.is_set():  # astronaut.png, until the service is back
+            raise TransientToolError("The test service is busy. Try again in a minute.")
+        return ToolResult(image=255 - image)
+
+    studio_registry.add(Tool(name="strict", label="Strict", group="cutout", description="test", run=strict))
+    user_id = await _studio_with_photos(user)
+    _select_all(user)
+    await _start(user, "strict")
+    await user.should_see("0 photos edited · 2 failed. 2 AI edits given back.", retries=100)
+    await user.should_see("camera.png: This photo is too small for the test tool.")
+    await user.should_see(marker="batch-retry")
+    assert _retry_text(user) == "Retry 1 failed"  # the busy one only
+    busy.clear()
+    user.find(marker="batch-retry").click()
+    await user.should_see("1 photo edited · 1 failed. 1 AI edit given back.", retries=100)
+    await user.should_not_see(marker="batch-retry")  # what is left would fail the same way
+    batch = (await batch_studio.recent_batches(user_id, limit=1))[0]
+    attempts = {item.photo_name: item.attempts for item in batch.items}
+    assert attempts == {"astronaut.png": 2, "camera.png": 1}
 
 
 async def test_the_eraser_is_not_offered_for_a_selection(user: User, studio_registry: ToolRegistry) -> None:

@@ -48,8 +48,9 @@ async def test_image_from_base64_in_text(gemini: GeminiFake, variant: str) -> No
 
 async def test_blocked_prompt_is_a_clear_error(gemini: GeminiFake) -> None:
     gemini.script("blocked")
-    with pytest.raises(ToolError, match="Gemini refused this request \\(prohibited content\\)"):
+    with pytest.raises(ToolError, match="Gemini refused this request \\(prohibited content\\)") as refused:
         await _provider().run(make_request("prompt", photo(), {"prompt": "something"}))
+    assert refused.value.retryable is False  # a content-policy refusal comes back the same every time
 
 
 async def test_image_safety_finish_is_a_clear_error(gemini: GeminiFake) -> None:
@@ -76,9 +77,17 @@ async def test_429_then_success_is_retried(gemini: GeminiFake) -> None:
 
 async def test_persistent_429_fails_after_retries(gemini: GeminiFake) -> None:
     gemini.script("429", "429", "429", "429")
-    with pytest.raises(ToolError, match="usage limit"):
+    with pytest.raises(ToolError, match="usage limit") as busy:
         await _provider().run(make_request("prompt", photo(), {"prompt": "x"}))
     assert len(gemini.requests) == 4
+    assert busy.value.retryable is True
+
+
+async def test_a_lasting_outage_is_retryable(gemini: GeminiFake) -> None:
+    gemini.script("503", "500", "503", "503")
+    with pytest.raises(ToolError, match="having trouble") as outage:
+        await _provider().run(make_request("prompt", photo(), {"prompt": "x"}))
+    assert len(gemini.requests) == 4 and outage.value.retryable is True
 
 
 async def test_bad_key_is_not_retried(gemini: GeminiFake, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -87,7 +96,7 @@ async def test_bad_key_is_not_retried(gemini: GeminiFake, monkeypatch: pytest.Mo
     with pytest.raises(ToolError, match="does not accept this server's key") as refused:
         await _provider().run(make_request("prompt", photo(), {"prompt": "x"}))
     assert "GEMINI_API_KEY" not in str(refused.value)  # the operator's hint goes to the log
-    assert gemini.calls == 1
+    assert gemini.calls == 1 and refused.value.retryable is False
 
 
 async def test_change_background_keeps_subject_instruction(gemini: GeminiFake) -> None:

@@ -11,6 +11,7 @@ import pytest
 from pixora_ui.engine.tools.registry import ToolCancelled, ToolError, ToolRegistry
 from pixora_ui.providers.imagekit import ImageKitProvider, chain_for, check_one_ai_per_step, create, ik_prompt
 from pixora_ui.settings import get_settings, reset_settings
+from tests.app_server import free_port
 from tests.fakes.imagekit_fake import ImageKitFake
 from tests.providers.helpers import make_request, photo
 
@@ -91,18 +92,20 @@ async def test_remove_background_waits_through_being_prepared(imagekit: ImageKit
 
 async def test_ik_error_fails_with_its_reason_and_cleans_up(imagekit: ImageKitFake) -> None:
     imagekit.fail_ops["retouch"] = "No face could be found in the image"
-    with pytest.raises(ToolError, match="ImageKit could not process the photo: No face could be found"):
+    with pytest.raises(ToolError, match="ImageKit could not process the photo: No face could be found") as failed:
         await _provider().run(make_request("retouch", photo()))
     assert imagekit.files == {} and len(imagekit.deleted) == 1
+    assert failed.value.retryable is False  # this photo: the same request would fail the same way
 
 
 async def test_total_timeout(imagekit: ImageKitFake, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGEKIT_TIMEOUT_S", "0.5")
     reset_settings()
     imagekit.prepare_count = 10_000
-    with pytest.raises(ToolError, match=r"did not finish within 0\.5 seconds"):
+    with pytest.raises(ToolError, match=r"did not finish within 0\.5 seconds") as failed:
         await _provider().run(make_request("upscale", photo(), {"scale": 2}))
     assert imagekit.files == {}, "the temporary upload is deleted even after a timeout"
+    assert failed.value.retryable is True
 
 
 async def test_cancel_while_waiting(imagekit: ImageKitFake) -> None:
@@ -144,8 +147,19 @@ async def test_tools_through_the_fake(
 async def test_bad_private_key_is_a_clear_error(imagekit: ImageKitFake, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IMAGEKIT_PRIVATE_KEY", "private_wrong")
     reset_settings()
-    with pytest.raises(ToolError, match="rejected the server's keys"):
+    with pytest.raises(ToolError, match="rejected the server's keys") as failed:
         await _provider().run(make_request("retouch", photo()))
+    assert failed.value.retryable is False  # a setting of the server: trying again changes nothing
+
+
+async def test_an_upload_that_cannot_reach_imagekit_is_retryable(
+    imagekit: ImageKitFake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGEKIT_API_BASE", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    reset_settings()
+    with pytest.raises(ToolError) as failed:
+        await _provider().run(make_request("retouch", photo()))
+    assert failed.value.retryable is True and imagekit.uploads == []
 
 
 async def test_remove_bg_mask_and_crop_options(imagekit: ImageKitFake) -> None:

@@ -116,6 +116,7 @@ async def test_imagekit_ik_error_fails_and_refunds(imagekit: ImageKitFake, runne
     assert done.status == "failed"
     assert done.error is not None and "No face could be detected" in done.error
     assert done.credit_state == "refunded"
+    assert done.retryable is False  # this photo: "Try again" is not offered
     assert await usage_count(user_id) == 0
 
 
@@ -136,6 +137,7 @@ async def test_imagekit_timeout_fails_and_refunds(
         await job_runner.stop()
     assert done.status == "failed" and done.error is not None and "did not finish within" in done.error
     assert done.credit_state == "refunded" and await usage_count(user_id) == 0
+    assert done.retryable is True
     assert imagekit.files == {}
 
 
@@ -158,6 +160,16 @@ async def test_gemini_refusal_fails_with_message_and_refunds(gemini: GeminiFake,
     assert done.status == "failed"
     assert done.error is not None and ("refused" in done.error or "safety filter" in done.error)
     assert done.credit_state == "refunded" and await usage_count(user_id) == 0
+    assert done.retryable is False
+
+
+async def test_gemini_outage_fails_retryably_and_refunds(gemini: GeminiFake, runner: None) -> None:
+    gemini.script("503", "503", "503", "503")
+    user_id = await make_user("gm-503@example.com", limit=3)
+    asset_id = await upload_photo(user_id, jpeg_bytes(photo(96)))
+    done = await _run_job(user_id, asset_id, "prompt", {"prompt": "add a rainbow"}, "gemini")
+    assert done.status == "failed" and done.error is not None and "having trouble" in done.error
+    assert done.retryable is True and done.credit_state == "refunded" and await usage_count(user_id) == 0
 
 
 async def test_gemini_429_then_success(gemini: GeminiFake, runner: None) -> None:
@@ -187,3 +199,4 @@ async def test_without_generative_provider_the_local_message_is_shown_and_refund
     done = await _run_job(user_id, asset_id, "prompt", {"prompt": "put a hat on the cat"}, None)
     assert done.status == "failed" and done.error is not None and "generative provider" in done.error
     assert done.credit_state == "refunded" and await usage_count(user_id) == 0
+    assert done.retryable is False

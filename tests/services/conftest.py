@@ -22,6 +22,7 @@ from pixora_ui.engine.tools.registry import (
     ToolError,
     ToolRegistry,
     ToolResult,
+    TransientToolError,
     check_cancelled,
 )
 from pixora_ui.providers import router
@@ -43,6 +44,11 @@ def _fail(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: A
 
 def _crash(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
     raise RuntimeError("boom")
+
+
+def _outage(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
+    # What a remote provider raises when its service times out, is unreachable, busy (429) or broken (5xx).
+    raise TransientToolError("The test service is busy. Try again in a minute.")
 
 
 def _slow(image: ImageArray, params: dict[str, Any], progress: Any, cancelled: Any) -> ToolResult:
@@ -72,6 +78,7 @@ def build_test_registry() -> ToolRegistry:
     registry.add(Tool(name="t-invert", label="Invert", group="adjust", description="test", run=_invert))
     registry.add(Tool(name="t-fail", label="Fail", group="adjust", description="test", run=_fail))
     registry.add(Tool(name="t-crash", label="Crash", group="adjust", description="test", run=_crash))
+    registry.add(Tool(name="t-outage", label="Outage", group="adjust", description="test", run=_outage))
     registry.add(
         Tool(
             name="t-slow",

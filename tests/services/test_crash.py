@@ -107,6 +107,7 @@ async def test_killed_instance_is_recovered_after_its_lease_with_refund(
     assert after.status == "failed"
     assert after.credit_state == "refunded"
     assert after.error is not None and "worker running this edit stopped" in after.error and "refunded" in after.error
+    assert after.retryable is True  # a crash or a restart: trying again can work
     assert await usage_count(user_id) == 0
     assert hashlib.sha256(data).hexdigest() == original.sha256
     assert not list(get_settings().media_dir.rglob("*.part"))

@@ -171,6 +171,7 @@ async def test_timeout_fails_and_refunds(monkeypatch: pytest.MonkeyPatch, test_r
         await runner.stop()
     assert done.status == "failed"
     assert done.error and "longer than 1 second " in done.error and "refunded" in done.error
+    assert done.retryable is True  # the deadline passed: the same edit may finish another time
     assert await usage_count(user_id) == 0
 
 

@@ -44,6 +44,7 @@ async def test_only_expired_leases_are_recovered(any_db: str) -> None:
         recovered = await jobs.recover_expired_leases(session, lease_s=30)
     assert {view.id for view in recovered} == {expired, legacy_old}
     assert all(view.credit_state == "refunded" and view.status == "failed" for view in recovered)
+    assert all(view.retryable is True for view in recovered)  # the worker went away, not the request
     assert await _status(user_id, live) == "running"
     assert await _status(user_id, legacy_new) == "running"
     assert await usage_count(user_id) == 2

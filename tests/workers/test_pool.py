@@ -68,6 +68,7 @@ async def test_a_crashing_tool_fails_its_job_with_a_refund_and_the_next_job_runs
         assert done.status == "failed"
         assert done.error is not None and "engine crashed" in done.error and "aborted" in done.error
         assert "refunded" in done.error and done.credit_state == "refunded"
+        assert done.retryable is True  # the worker crashed, not the request
         assert await usage_count(user_id) == 0
 
         await _replaced(local_before)
@@ -92,5 +93,6 @@ async def test_a_worker_over_its_memory_cap_is_killed_and_its_job_refunded(
     done = await jobs.wait_for(view.id, user_id=user_id, timeout=120)
     assert done.status == "failed" and done.credit_state == "refunded"
     assert done.error is not None and "more than 600 MB" in done.error
+    assert done.retryable is False  # the same photo would need the same memory again
     response = await user.http_client.get("/healthz")
     assert response.status_code == 200

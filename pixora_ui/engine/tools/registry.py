@@ -44,7 +44,31 @@ _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 class ToolError(PixoraError):
-    """A tool could not do what was asked; the message is shown to the user as is."""
+    """A tool could not do what was asked; the message is shown to the user as is.
+
+    `retryable` says whether the same request can work if it is simply run again. Decided where the
+    error is raised: False (the default) when the photo or the settings can never work ("no face
+    found", a refused or oversized image, a content-policy refusal); True for a passing failure (see
+    `TransientToolError`). The job records it and the studio offers "Try again" only when it is True.
+    """
+
+    retryable: bool = False
+
+    def __init__(
+        self, message: str = "", status: int | None = None, code: str | None = None, *, retryable: bool | None = None
+    ) -> None:
+        super().__init__(message, status, code)
+        if retryable is not None:
+            self.retryable = retryable
+
+
+class TransientToolError(ToolError):
+    """A passing failure of the service running the tool: it timed out, could not be reached, was
+    over its rate limit (429) or broke (5xx). The same request can work a little later."""
+
+    retryable = True
+    status = 503
+    code = "temporarily_unavailable"
 
 
 class ParamError(ToolError):
