@@ -119,12 +119,13 @@ class BatchPanel:
                 with ui.row().classes("items-center no-wrap gap-2"):
                     ui.icon("library_add_check", size="18px").classes("text-primary")
                     self.notice_title = ui.label().classes("text-sm font-semibold text-primary")
-                ui.label("Each tool runs once per photo with the same settings.").classes(f"text-xs {theme.MUTED}")
+                ui.label(
+                    "Each tool, and a sentence in the prompt box, runs once per photo with the same settings."
+                ).classes(f"text-xs {theme.MUTED}")
                 if masked:
                     names = ", ".join(masked)
                     text = f"{names} needs a mask painted on one photo, so it works on the open photo only."
                     tagged(ui.label(text).classes(f"text-xs {theme.MUTED}"), "batch-not-offered")
-                ui.label("The prompt box edits the open photo only.").classes(f"text-xs {theme.MUTED}")
         self.notice.move(target_index=1)  # below the sheet's header, above the tools
         self.notice.set_visibility(False)
 

@@ -23,6 +23,7 @@ class Quote:
     credits_left: int | None  # None: unlimited plan
     unlimited: bool
     needs_verification: bool = False  # a Free account whose e-mail address is not confirmed yet
+    charges: bool = True  # the tool is an AI edit (False: a free tool such as crop or rotate)
 
     @property
     def covered(self) -> bool:
@@ -39,7 +40,7 @@ class Quote:
     @property
     def message(self) -> str:
         """One sentence for the confirmation dialog."""
-        if self.credits_needed == 0:
+        if not self.charges:
             return f"{_photos(self.photos)}; no AI edits needed."
         if self.unlimited:
             return f"{_photos(self.photos)}; unlimited AI edits on your plan."

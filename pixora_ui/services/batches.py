@@ -144,6 +144,7 @@ async def _quote(session: AsyncSession, *, user_id: int, photos: int, charges: b
         credits_left=left,
         unlimited=current.unlimited,
         needs_verification=needs_verification and charges,
+        charges=charges,
     )
 
 

@@ -108,6 +108,9 @@ def test_quote_sentences() -> None:
     assert none_left.fits == 0 and none_left.message.endswith("Upgrade to Pro for unlimited edits.")
     enough = Quote(photos=2, credits_needed=2, credits_left=5, unlimited=False)
     assert enough.covered and enough.fits == 2 and enough.message == "2 photos will use 2 AI edits; you have 5 left."
-    assert Quote(photos=1, credits_needed=0, credits_left=None, unlimited=True).message.startswith("1 photo;")
+    pro = Quote(photos=3, credits_needed=0, credits_left=None, unlimited=True)
+    assert pro.message == "3 photos; unlimited AI edits on your plan."
+    free_tool = Quote(photos=1, credits_needed=0, credits_left=3, unlimited=False, charges=False)
+    assert free_tool.message == "1 photo; no AI edits needed."
     unverified = Quote(photos=2, credits_needed=2, credits_left=0, unlimited=False, needs_verification=True)
     assert "Confirm your e-mail" in unverified.message
