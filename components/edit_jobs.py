@@ -128,4 +128,6 @@ class EditJobs:
             await self._on_usage()
             self._on_limit()
         else:
-            self.panel.show(JobView.refused(label, str(exc)))
+            # "Try again" only for a passing refusal (a tool error raised as transient); most
+            # refusals (not a photo, no provider for these settings) would come back the same.
+            self.panel.show(JobView.refused(label, str(exc), retryable=getattr(exc, "retryable", False) is True))
