@@ -8,7 +8,6 @@ page holds the state they share (the open photo and its versions, the jobs it st
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import Request
@@ -17,6 +16,7 @@ from nicegui import background_tasks, ui
 
 from components import canvas_placeholder, shortcuts, theme
 from components.batch_panel import BatchPanel
+from components.box_preview import BoxPreview
 from components.compare_view import CompareView
 from components.download_dialog import DownloadDialog
 from components.edit_jobs import EditJobs
@@ -70,8 +70,6 @@ class StudioPage:
         self.history = History()
         self.palette: ToolPalette | None = None
         self.ready = False  # set once the parts built after connecting exist
-        self.crop_token = 0
-        self.box_preview = True  # the open crop/expand tool's frame; off once a result replaces the photo
         self.sheets = Sheets()
         self.address = ""  # the path the browser shows, once the page changed it
 
@@ -132,6 +130,7 @@ class StudioPage:
             )
             with ui.element("div").classes("w-full grow min-h-0 relative") as self.canvas_box:
                 self.canvas = CompareView(on_stroke=self._stroke)
+                self.frame_preview = BoxPreview(self.canvas, user_id=self.user.id)
                 with self.canvas:
                     self.empty_title = canvas_placeholder.create(on_upload=self._pick_files)
             self.strip = HistoryStrip(
@@ -332,7 +331,7 @@ class StudioPage:
             await self.open_photo(photo_id, self.history.current_id)
 
     def _tool_opened(self, tool: str | None) -> None:
-        self.box_preview = True
+        self.frame_preview.showing = True
         erase = studio.painted_mask(tool) is not None
         self.erase.set_active(erase)
         if erase:
@@ -349,32 +348,13 @@ class StudioPage:
 
     def _params_changed(self, tool: str, _values: dict[str, Any]) -> None:
         if previews.shows_preview_box(tool):
-            self.box_preview = True
+            self.frame_preview.showing = True
             self._update_overlay()
 
     def _update_overlay(self) -> None:
-        version = self.history.current
         tool = self.palette.open_tool if self.palette else None
-        box = None
-        self.crop_token += 1  # a smart-crop preview still on its way is for an older state
-        if version is not None and self.palette is not None and tool is not None and self.box_preview:
-            box = previews.preview_box(tool, self.palette.values(tool), width=version.width, height=version.height)
-        self.canvas.set_overlay(box)
-        if version is not None and self.palette is not None and tool == previews.SMART_CROP_TOOL:
-            background_tasks.create(
-                self._smart_crop_preview(self.crop_token, version, self.palette.values(tool)),
-                name="smart-crop preview",
-            )
-
-    async def _smart_crop_preview(self, token: int, version: studio.VersionCard, params: dict[str, Any]) -> None:
-        await asyncio.sleep(0.4)  # typing a size fires a change per key: only the last one runs the engine
-        if token != self.crop_token:
-            return
-        box = await previews.smart_crop_preview(
-            self.user.id, asset_id=version.id, params=params, width=version.width, height=version.height
-        )
-        if token == self.crop_token and box is not None and not self.canvas.is_deleted:
-            self.canvas.set_overlay(box)
+        values = self.palette.values(tool) if self.palette is not None and tool is not None else None
+        self.frame_preview.update(self.history.current, tool, values)
 
     async def apply_tool(self, tool: str, params: dict[str, Any], provider: str | None) -> None:
         # Keyboard shortcuts bypass the browser's click lock: the page itself drops a second apply.
@@ -482,7 +462,7 @@ class StudioPage:
         self.library.version_added(new)
         if new.root_id == self.root_id:
             self.erase.painter.clear()
-            self.box_preview = False  # the frame previewed the settings on the photo before this result
+            self.frame_preview.showing = False  # the frame previewed the settings on the photo before this result
             self.history.add(new)
             self.strip.render()
             self._show_current()
