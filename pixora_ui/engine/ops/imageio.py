@@ -318,15 +318,24 @@ def _clean_transparent(pixels: ImageArray) -> ImageArray:
     return np.asarray(cv2.bitwise_and(pixels, pixels, mask=visible), dtype=np.uint8)
 
 
+FLATTEN_ROWS = 512  # rows blended at a time: the float weights of a 12 MP photo would take ~100 MB
+
+
 def flatten(pixels: ImageArray, background: tuple[int, int, int] = (255, 255, 255)) -> ImageArray:
-    """RGBA over a solid colour (for JPEG, which has no alpha)."""
+    """RGBA over a solid colour (for JPEG, which has no alpha), in bands of rows so the memory it
+    needs beyond the result stays small (a batch's ZIP converts photo after photo)."""
     if pixels.shape[2] == 3:
         return pixels
-    alpha = pixels[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0)
-    rgb = np.ascontiguousarray(pixels[:, :, :3])
-    bg = np.empty_like(rgb)
-    bg[:] = np.asarray(background, dtype=np.uint8)
-    return np.asarray(cv2.blendLinear(rgb, bg, alpha, 1.0 - alpha), dtype=np.uint8)
+    out = np.empty((*pixels.shape[:2], 3), dtype=np.uint8)
+    colour = np.asarray(background, dtype=np.uint8)
+    for top in range(0, pixels.shape[0], FLATTEN_ROWS):
+        band = pixels[top : top + FLATTEN_ROWS]
+        alpha = band[:, :, 3].astype(np.float32) * np.float32(1.0 / 255.0)
+        rgb = np.ascontiguousarray(band[:, :, :3])
+        bg = np.empty_like(rgb)
+        bg[:] = colour
+        out[top : top + FLATTEN_ROWS] = cv2.blendLinear(rgb, bg, alpha, 1.0 - alpha)
+    return out
 
 
 def encode(pixels: ImageArray, fmt: OutputFormat, quality: int = 90) -> bytes:

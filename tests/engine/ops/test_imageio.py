@@ -12,7 +12,16 @@ import pillow_heif
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from pixora_ui.engine.ops.imageio import ImageInputError, OutputFormat, decode, encode, encode_png, make_preview
+from pixora_ui.engine.ops.imageio import (
+    FLATTEN_ROWS,
+    ImageInputError,
+    OutputFormat,
+    decode,
+    encode,
+    encode_png,
+    flatten,
+    make_preview,
+)
 
 MB = 1024 * 1024
 LIMITS = {"max_bytes": 25 * MB, "max_pixels": 50_000_000}
@@ -286,3 +295,14 @@ def test_preview_is_small_webp(photo: Callable[[str], np.ndarray]) -> None:
     assert preview.size == (512, 341)
     small = Image.open(io.BytesIO(make_preview(photo("chelsea"), max_side=1000)))
     assert small.size == (451, 300)  # never enlarged
+
+
+def test_flatten_in_bands_matches_one_blend_across_band_edges() -> None:
+    """The bands meet without a seam: every row, the last partial band included, is blended."""
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (FLATTEN_ROWS * 2 + 37, 50, 4), dtype=np.uint8)
+    alpha = pixels[:, :, 3:4].astype(np.float64) / 255
+    expected = np.round(pixels[:, :, :3] * alpha + np.array([10, 20, 30]) * (1 - alpha))
+    flat = flatten(pixels, (10, 20, 30))
+    assert flat.shape == (*pixels.shape[:2], 3) and flat.dtype == np.uint8
+    assert np.abs(flat.astype(np.int64) - expected).max() <= 1
