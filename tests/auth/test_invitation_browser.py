@@ -16,6 +16,7 @@ from db.session import dispose_engine
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot, mailed_link, serve_app
 from tests.auth.conftest import PASSWORD
 from tests.auth.test_invitations import JOINED, invite, member
+from tests.components.conftest import VIEWPORTS
 from tests.fakes.oidc import CLIENT_ID, CLIENT_SECRET, fake_oidc
 
 pytestmark = pytest.mark.browser
@@ -38,13 +39,15 @@ def _lands_in_the_studio_having_joined(page: Page) -> None:
     expect(page.get_by_text(JOINED)).to_be_visible()
 
 
-def test_invitation_then_sign_up_then_confirmation_link(isolated_env: Path) -> None:
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_invitation_then_sign_up_then_confirmation_link(isolated_env: Path, viewport: str) -> None:
     asyncio.run(_invited("newcomer@example.com", isolated_env / "outbox"))
     invitation = mailed_link(isolated_env, "/team/join")
     with serve_app(isolated_env) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
+            width, height = VIEWPORTS[viewport]
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(30_000)
             with failure_screenshot(page, isolated_env.parent / "invitation-sign-up.png"):
                 page.goto(url + invitation)
