@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from db.models import User as UserRow
 from db.session import session_scope
 from pixora_ui import mail
-from pixora_ui.auth import accounts, admin, lockout, passwords, verify
+from pixora_ui.auth import accounts, lockout, passwords, verify
 from pixora_ui.auth.errors import InvalidEmail
 from pixora_ui.auth.sessions import SESSION_COOKIE, create_session
+from pixora_ui.commands import admin_tasks as admin
 from pixora_ui.services import jobs
 from pixora_ui.services.usage import VERIFY_MESSAGE, EmailNotVerified
 from tests.auth.conftest import PASSWORD, RETRIES, make_user, outbox_mails
