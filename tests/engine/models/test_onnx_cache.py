@@ -19,6 +19,9 @@ from tests.engine.conftest import MODELS_DIR, needs_isnet
 
 SPEC = SessionSpec(threads=1, config=(("session.intra_op.allow_spinning", "0"),))
 INPUT = np.random.default_rng(7).standard_normal((1, 3, 16, 16)).astype(np.float32)
+# The optimised graph (fused convolutions, NCHWc kernels) rounds differently from the plain one, by
+# up to ~2e-5 on some CPUs (AMD EPYC); stale weights (another seed) are off by ~1e2.
+CLOSE = 1e-4
 
 
 def write_model(path: Path, seed: int) -> None:
@@ -70,7 +73,7 @@ def test_the_cache_is_created_on_first_use_and_reused_after(model: Path) -> None
     assert cache_file.parent == model.parent and not cache_file.exists()
     session, outcome = load_session(model, SPEC)
     assert outcome == "built"
-    np.testing.assert_allclose(output(session), reference(model), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(output(session), reference(model), rtol=CLOSE, atol=CLOSE)
     meta = json.loads(sidecar.read_text())
     assert meta["size"] == cache_file.stat().st_size
     assert meta["key"]["onnxruntime"] == ort.__version__
@@ -118,7 +121,7 @@ def test_a_damaged_cache_is_rebuilt_and_the_output_stays_right(model: Path, dama
 
     session, outcome = load_session(model, SPEC)
     assert outcome == ("built" if damage == "bad sidecar" else "rebuilt")
-    np.testing.assert_allclose(output(session), reference(model), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(output(session), reference(model), rtol=CLOSE, atol=CLOSE)
     meta = json.loads(sidecar.read_text())  # the cache is whole again
     assert meta["size"] == cache_file.stat().st_size
     assert load_session(model, SPEC)[1] == "reused"
@@ -131,7 +134,7 @@ def test_a_cache_of_other_weights_is_stale_and_rebuilt(model: Path) -> None:
     os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     session, outcome = load_session(model, SPEC)
     assert outcome == "rebuilt"
-    np.testing.assert_allclose(output(session), reference(model), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(output(session), reference(model), rtol=CLOSE, atol=CLOSE)
 
 
 def test_the_same_weights_touched_are_hashed_once_and_reused(model: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,7 +160,7 @@ def test_other_options_get_their_own_cache(model: Path) -> None:
         assert cache_paths(model, other)[0] != cache_paths(model, SPEC)[0]
         session, outcome = load_session(model, other)
         assert outcome == "built"
-        np.testing.assert_allclose(output(session), reference(model), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(output(session), reference(model), rtol=CLOSE, atol=CLOSE)
     # Thread counts do not change the graph: they share the cache.
     assert load_session(model, SessionSpec(threads=2, config=SPEC.config))[1] == "reused"
     assert len(list(model.parent.glob("*.optimized.onnx"))) == 4
@@ -173,7 +176,7 @@ def test_a_read_only_models_folder_caches_in_the_fallback_folder(
     )
     session, outcome = load_session(model, SPEC, fallback_folder=fallback)
     assert outcome == "built"
-    np.testing.assert_allclose(output(session), reference(model), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(output(session), reference(model), rtol=CLOSE, atol=CLOSE)
     assert list(fallback.glob("tiny.onnx.*.optimized.onnx"))
     assert not list(model.parent.glob("*.optimized.onnx"))
     assert load_session(model, SPEC, fallback_folder=fallback)[1] == "reused"
