@@ -81,6 +81,9 @@ def failure_screenshot(page: Any, path: Path) -> Iterator[None]:
         raise
 
 
+LOG_TAIL_CHARS = 6000
+
+
 @contextmanager
 def serve_app(
     data_dir: Path,
@@ -107,7 +110,14 @@ def serve_app(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the app did not start:\n" + log_path.read_text(errors="replace"))
                 time.sleep(0.1)
-            yield url
+            try:
+                yield url
+            except BaseException:
+                # The server's side of a failed browser test: pytest shows it under "Captured stderr".
+                log.flush()
+                tail = log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+                print(f"--- the app's log ({log_path}), last {LOG_TAIL_CHARS} characters ---\n{tail}", file=sys.stderr)
+                raise
         finally:
             stop(process)
 
