@@ -82,6 +82,15 @@ def failure_screenshot(page: Any, path: Path) -> Iterator[None]:
 
 
 LOG_TAIL_CHARS = 6000
+# The logs of the apps serving right now: a failed test's report shows their tail (tests/conftest.py).
+RUNNING_LOGS: list[Path] = []
+
+
+def log_tail(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
+    except OSError as exc:
+        return f"(unreadable: {exc})"
 
 
 @contextmanager
@@ -110,15 +119,11 @@ def serve_app(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("the app did not start:\n" + log_path.read_text(errors="replace"))
                 time.sleep(0.1)
-            try:
-                yield url
-            except BaseException:
-                # The server's side of a failed browser test: pytest shows it under "Captured stderr".
-                log.flush()
-                tail = log_path.read_text(errors="replace")[-LOG_TAIL_CHARS:]
-                print(f"--- the app's log ({log_path}), last {LOG_TAIL_CHARS} characters ---\n{tail}", file=sys.stderr)
-                raise
+            RUNNING_LOGS.append(log_path)
+            yield url
         finally:
+            with suppress(ValueError):
+                RUNNING_LOGS.remove(log_path)
             stop(process)
 
 

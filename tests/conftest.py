@@ -22,6 +22,7 @@ from db.migrate import upgrade
 from db.models import Base
 from db.session import dispose_engine
 from pixora_ui.settings import Settings, get_settings, load_settings, reset_settings
+from tests.app_server import RUNNING_LOGS, log_tail
 
 REPO = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO / "data" / "models"
@@ -168,3 +169,13 @@ def _patient_should_see() -> Iterator[None]:
     User.should_see = should_see  # type: ignore[method-assign]
     yield
     User.should_see = original  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that has an app serving (`tests/app_server.serve_app`) shows the app's side too."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call" and report.failed:
+        for path in list(RUNNING_LOGS):
+            report.sections.append((f"the app's log {path} (the end)", log_tail(path)))
