@@ -209,27 +209,31 @@ async def describe_invitation_by_key(session: AsyncSession, *, key: str) -> Invi
     invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == key))
     if invitation is None or invitation.accepted_at is not None:
         return None
-    team = await session.get(Team, invitation.team_id)
-    inviter = await session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
-    return InvitationInfo(
-        key=key,
-        team_name=team.name if team else "",
-        email=invitation.email,
-        invited_by=(inviter.name or inviter.email) if inviter else "",
-        expired=as_utc(invitation.expires_at) <= _now(),
-    )
+    return await _info(session, invitation)
 
 
 async def open_invitation_for(session: AsyncSession, *, email: str) -> InvitationInfo | None:
     """The newest live invitation sent to `email`, if any: a confirmation link sent again carries it,
     as the first one did (an invitation belongs to the address it was sent to)."""
-    key = await session.scalar(
-        select(Invitation.token_hash)
+    invitation = await session.scalar(
+        select(Invitation)
         .where(Invitation.email == email, Invitation.accepted_at.is_(None), Invitation.expires_at > _now())
         .order_by(Invitation.created_at.desc(), Invitation.id.desc())
         .limit(1)
     )
-    return await describe_invitation_by_key(session, key=key) if key else None
+    return await _info(session, invitation) if invitation is not None else None
+
+
+async def _info(session: AsyncSession, invitation: Invitation) -> InvitationInfo:
+    team = await session.get(Team, invitation.team_id)
+    inviter = await session.get(User, invitation.invited_by_id) if invitation.invited_by_id else None
+    return InvitationInfo(
+        key=invitation.token_hash,
+        team_name=team.name if team else "",
+        email=invitation.email,
+        invited_by=(inviter.name or inviter.email) if inviter else "",
+        expired=as_utc(invitation.expires_at) <= _now(),
+    )
 
 
 async def accept(session: AsyncSession, *, user_id: int, token: str) -> str:

@@ -14,8 +14,7 @@ from playwright.sync_api import expect, sync_playwright
 from skimage import data
 
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot
-from tests.components.conftest import VIEWPORTS, tid
-from tests.pages.conftest import PASSWORD
+from tests.components.conftest import VIEWPORTS, sign_in_with_photo, tid
 
 pytestmark = pytest.mark.browser
 
@@ -48,17 +47,7 @@ def test_frame_is_not_drawn_over_the_comparison(app_url: str, tmp_path: Path, vi
             tools_sheet(False)
 
         with failure_screenshot(page, shots / "failure.png"):
-            page.goto(f"{app_url}/login?next=/studio")
-            page.get_by_label("Email").fill("pro@example.com")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("main").get_by_role("button", name="Sign in").click()
-            expect(page.locator(tid("studio"))).to_be_visible()
-            if phone:
-                page.click(tid("nav-photos"))
-            page.locator(".pixora-upload input[type=file]").set_input_files(str(photo))
-            expect(page.locator(tid("version-0"))).to_be_attached()
-            if phone and page.locator(f"{tid('library-panel')}.is-open").count():
-                page.click(tid("nav-photos"))
+            sign_in_with_photo(page, app_url, photo, phone=phone)
             tools_sheet(True)
             page.locator(f"{tid('tool-expand')} .q-item").first.click()
             choose_aspect("4:5")

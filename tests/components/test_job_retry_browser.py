@@ -15,8 +15,7 @@ from playwright.sync_api import expect, sync_playwright
 from skimage import data
 
 from tests.app_server import CHROMIUM_ARGS, failure_screenshot
-from tests.components.conftest import VIEWPORTS, tid
-from tests.pages.conftest import PASSWORD
+from tests.components.conftest import VIEWPORTS, sign_in_with_photo, tid
 
 pytestmark = pytest.mark.browser
 
@@ -37,18 +36,8 @@ def test_a_failure_that_would_repeat_offers_no_try_again(app_url: str, tmp_path:
         page = browser.new_context(viewport={"width": width, "height": height}).new_page()
         page.set_default_timeout(30_000)
         with failure_screenshot(page, shots / "failure.png"):
-            page.goto(f"{app_url}/login?next=/studio")
-            page.get_by_label("Email").fill("pro@example.com")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("main").get_by_role("button", name="Sign in").click()
-            expect(page.locator(tid("studio"))).to_be_visible()
+            sign_in_with_photo(page, app_url, photo, phone=phone)
             if phone:
-                page.click(tid("nav-photos"))
-            page.locator(".pixora-upload input[type=file]").set_input_files(str(photo))
-            expect(page.locator(tid("version-0"))).to_be_attached()
-            if phone:
-                if page.locator(f"{tid('library-panel')}.is-open").count():
-                    page.click(tid("nav-photos"))
                 page.click(tid("nav-tools"))
                 expect(page.locator(f"{tid('tools-panel')}.is-open")).to_have_count(1)
             page.locator(f"{tid('tool-smart-crop')} .q-item").first.click()
